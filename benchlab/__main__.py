@@ -1,0 +1,5 @@
+"""``python -m benchlab`` runs the CLI."""
+
+from benchlab.cli import main
+
+main()

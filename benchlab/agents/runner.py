@@ -1,0 +1,110 @@
+"""Run an agent CLI in its own process group, stamping each stdout line as it arrives."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from benchlab.shell import read_tail
+
+
+@dataclass
+class StreamedRun:
+    """How the process ended, and its stdout lines with arrival times."""
+
+    exit_code: int | None
+    """Exit code; None if it was stopped at the timeout."""
+    duration_s: float
+    timed_out: bool
+    lines: list[tuple[int, str]] = field(default_factory=list)
+    """``(time_ns, line)`` for each stdout line, in order."""
+    stderr_tail: str = ""
+
+
+def run_streaming(
+    argv: Sequence[str],
+    *,
+    cwd: Path,
+    env: Mapping[str, str],
+    stdin_text: str,
+    stdout_path: Path,
+    stderr_path: Path,
+    timeout_s: float,
+    grace_s: float = 5.0,
+) -> StreamedRun:
+    """Run ``argv`` with ``stdin_text`` on stdin; stop its whole group at the timeout.
+
+    stdout is copied to ``stdout_path`` line by line as it arrives, so a killed run
+    keeps everything up to the kill. The group is stopped after a normal exit too,
+    so nothing the agent started in the background survives it.
+
+    Raises:
+        OSError: the program could not be started.
+    """
+    stdout_path.parent.mkdir(parents=True, exist_ok=True)
+    start = time.monotonic()
+    with stderr_path.open("wb") as err:
+        proc = subprocess.Popen(
+            list(argv),
+            cwd=cwd,
+            env=dict(env),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=err,
+            start_new_session=True,
+        )
+    result = StreamedRun(exit_code=None, duration_s=0.0, timed_out=False)
+    reader = threading.Thread(target=_copy_lines, args=(proc, stdout_path, result), daemon=True)
+    reader.start()
+    # Fed from a thread: a full pipe must not block the timeout.
+    threading.Thread(target=_feed, args=(proc, stdin_text), daemon=True).start()
+    try:
+        proc.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        result.timed_out = True
+    finally:
+        stop_group(proc, grace_s)
+        reader.join(timeout=grace_s)
+    result.duration_s = time.monotonic() - start
+    result.exit_code = None if result.timed_out else proc.returncode
+    result.lines = list(result.lines)
+    result.stderr_tail = read_tail(stderr_path, 4000).strip()
+    return result
+
+
+def stop_group(proc: subprocess.Popen[bytes], grace_s: float) -> None:
+    """SIGTERM the process group, SIGKILL it after ``grace_s``, and reap the leader."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=grace_s)
+    # Children may ignore SIGTERM or outlive the leader; the group goes regardless.
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=grace_s)
+
+
+def _feed(proc: subprocess.Popen[bytes], text: str) -> None:
+    assert proc.stdin is not None
+    # The agent may die before reading its prompt; that shows in its exit code.
+    with contextlib.suppress(BrokenPipeError, OSError):
+        proc.stdin.write(text.encode())
+    with contextlib.suppress(BrokenPipeError, OSError):
+        proc.stdin.close()
+
+
+def _copy_lines(proc: subprocess.Popen[bytes], path: Path, result: StreamedRun) -> None:
+    assert proc.stdout is not None
+    with path.open("wb") as out:
+        for raw in proc.stdout:
+            result.lines.append((time.time_ns(), raw.decode(errors="replace")))
+            out.write(raw)
+            out.flush()

@@ -1,0 +1,99 @@
+"""A task's checks, run in the workspace after the agent; every check runs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from benchlab.config.tasks import Check
+from benchlab.errors import ServiceError
+from benchlab.hostenv import inherited_env
+from benchlab.results import CheckResult
+from benchlab.shell import TAIL_BYTES, run_shell
+
+
+def run_check(
+    check: Check,
+    workspace: Path,
+    *,
+    env: Mapping[str, str] | None = None,
+    log_path: Path | None = None,
+    tail_bytes: int = TAIL_BYTES,
+) -> CheckResult:
+    """Run one check with ``bash -c`` in its own process group.
+
+    Args:
+        check: The check from the task.
+        workspace: The directory it runs in.
+        env: Its complete environment; by default only the host's PATH, locale and
+            TLS settings (see :func:`benchlab.hostenv.inherited_env`).
+        log_path: Where its full output goes; only the tail is kept otherwise.
+        tail_bytes: How much output the result keeps.
+
+    Returns:
+        The result; a check that cannot even start counts as failed, with the reason
+        as its output.
+    """
+    try:
+        result = run_shell(
+            check.run,
+            cwd=workspace,
+            env=inherited_env() if env is None else env,
+            timeout_s=check.timeout_s,
+            log_path=log_path,
+            tail_bytes=tail_bytes,
+        )
+    except ServiceError as exc:
+        return CheckResult(
+            name=check.name,
+            command=check.run,
+            exit_code=None,
+            expected_exit=check.expect_exit,
+            passed=False,
+            duration_s=0.0,
+            output=str(exc),
+        )
+    output = result.output
+    if result.timed_out:
+        output += f"\n[benchlab: check stopped after its timeout of {check.timeout_s:g}s]"
+    return CheckResult(
+        name=check.name,
+        command=check.run,
+        exit_code=result.exit_code,
+        expected_exit=check.expect_exit,
+        passed=not result.timed_out and result.exit_code == check.expect_exit,
+        duration_s=result.duration_s,
+        output=output,
+        timed_out=result.timed_out,
+    )
+
+
+def run_checks(
+    checks: Sequence[Check],
+    workspace: Path,
+    *,
+    env: Mapping[str, str] | None = None,
+    log_dir: Path | None = None,
+    tail_bytes: int = TAIL_BYTES,
+) -> tuple[CheckResult, ...]:
+    """Run every check in order, whether or not earlier ones passed.
+
+    Args:
+        checks: The task's checks.
+        workspace: The directory they run in.
+        env: Their environment (see :func:`run_check`).
+        log_dir: If given, each check's full output is kept as ``<index>-<name>.log``.
+        tail_bytes: How much output each result keeps.
+
+    Returns:
+        One result per check, in order.
+    """
+    results = []
+    for index, check in enumerate(checks):
+        log_path = None
+        if log_dir is not None:
+            log_path = log_dir / f"{index:02d}-{check.name.replace(' ', '_')}.log"
+        results.append(
+            run_check(check, workspace, env=env, log_path=log_path, tail_bytes=tail_bytes)
+        )
+    return tuple(results)

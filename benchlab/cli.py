@@ -1,0 +1,207 @@
+"""The ``benchlab`` command line."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from benchlab.errors import BenchlabError, ConfigError
+from benchlab.settings import Settings
+
+app = typer.Typer(
+    help="Benchmark local GGUF models as coding agents on real repositories.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+models_app = typer.Typer(help="The models in models.yaml.", no_args_is_help=True)
+tasks_app = typer.Typer(help="The tasks in the tasks directory.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
+app.add_typer(tasks_app, name="tasks")
+
+out = Console()
+err = Console(stderr=True)
+
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", "-c", help="models.yaml to use.", show_default=False)
+]
+TasksOpt = Annotated[
+    Path | None, typer.Option("--tasks-dir", help="Directory of task files.", show_default=False)
+]
+
+
+def _settings(config: Path | None, tasks_dir: Path | None) -> Settings:
+    overrides: dict[str, Path] = {}
+    if config is not None:
+        overrides["models_file"] = config
+    if tasks_dir is not None:
+        overrides["tasks_dir"] = tasks_dir
+    return Settings(**overrides)  # type: ignore[arg-type]
+
+
+@app.command()
+def check(config: ConfigOpt = None, tasks_dir: TasksOpt = None) -> None:
+    """Validate models.yaml and every task file; exit 2 on any problem."""
+    from benchlab.config import validate_all
+
+    settings = _settings(config, tasks_dir)
+    models, tasks = validate_all(settings.models_file, settings.tasks_dir)
+    out.print(
+        f"[green]ok[/green]: {settings.models_file} ({len(models.models)} models), "
+        f"{settings.tasks_dir} ({len(tasks)} tasks)"
+    )
+
+
+@models_app.command("list")
+def models_list(config: ConfigOpt = None) -> None:
+    """List the models, their provider, source and quantizations."""
+    from benchlab.config import load_models
+
+    settings = _settings(config, None)
+    models = load_models(settings.models_file)
+    table = Table(title=f"models in {settings.models_file} (bucket {models.bucket})")
+    for column in ("name", "provider", "repository / endpoint", "quants", "context"):
+        table.add_column(column)
+    for model in models.models:
+        if model.provider == "local":
+            where = f"{model.repo_id}@{model.revision}"  # type: ignore[union-attr]
+            quants = ", ".join(model.quant_tags)  # type: ignore[union-attr]
+        else:
+            where, quants = model.base_url, "-"  # type: ignore[union-attr]
+        table.add_row(model.name, model.provider, where, quants, str(model.context_size))
+    out.print(table)
+
+
+@tasks_app.command("list")
+def tasks_list(tasks_dir: TasksOpt = None) -> None:
+    """List the tasks with their archetype, repository and checks."""
+    from benchlab.config import load_tasks
+
+    settings = _settings(None, tasks_dir)
+    tasks = load_tasks(settings.tasks_dir)
+    table = Table(title=f"tasks in {settings.tasks_dir}")
+    for column in ("name", "archetype", "repository", "checks", "description"):
+        table.add_column(column)
+    for task in tasks.values():
+        repo = task.repository.url or task.repository.path or ""
+        table.add_row(
+            task.name,
+            task.archetype.value,
+            f"{repo}@{task.repository.ref}",
+            str(len(task.checks)),
+            task.description.strip().splitlines()[0] if task.description.strip() else "",
+        )
+    out.print(table)
+
+
+@app.command()
+def doctor(config: ConfigOpt = None) -> None:
+    """Show what is installed and reachable, and how to get what is missing."""
+    from benchlab.doctor import diagnose
+
+    settings = _settings(config, None)
+    table = Table(title="benchlab doctor")
+    for column in ("component", "status", "details", "how to get it"):
+        table.add_column(column, overflow="fold")
+    for finding in diagnose(settings):
+        mark = "[green]ok[/green]" if finding.ok else (
+            "[yellow]optional[/yellow]" if finding.optional else "[red]missing[/red]"
+        )
+        table.add_row(finding.component, mark, finding.detail, finding.remedy if not finding.ok else "")
+    out.print(table)
+
+
+@app.command()
+def demo(
+    config: ConfigOpt = None,
+    tasks_dir: TasksOpt = None,
+    task: Annotated[str, typer.Option(help="Task to run.")] = "sample",
+    model: Annotated[str | None, typer.Option(help="Model to run; default the first.")] = None,
+) -> None:
+    """Run one trial end to end on the embedded defaults and show where the results are."""
+    from benchlab.demo import plan_demo
+    from benchlab.orchestration import configure_prefect
+    from benchlab.summary import print_summary, token_accounting
+
+    settings = _settings(config, tasks_dir)
+    plan = plan_demo(settings, task, model)
+    configure_prefect(settings)
+    from flows.demo import demo as demo_flow
+
+    result, logged = demo_flow(settings, plan)
+    print_summary(out, settings, result, logged)
+    if not token_accounting(result)[0]:
+        raise BenchlabError("the trace's token counts differ from llama-server's own counters")
+
+
+def _later(stage: str, issue: str) -> None:
+    raise BenchlabError(f"'benchlab {stage}' is not available yet ({issue}); 'benchlab demo' runs one trial")
+
+
+@app.command()
+def download() -> None:
+    """Download models from Hugging Face into S3 (not yet available)."""
+    _later("download", "the download stage")
+
+
+@app.command()
+def simulate() -> None:
+    """Run the sweep's trials (not yet available)."""
+    _later("simulate", "the simulate stage")
+
+
+@app.command()
+def curate() -> None:
+    """Turn traces into evaluation datasets (not yet available)."""
+    _later("curate", "the curate stage")
+
+
+@app.command()
+def evaluate() -> None:
+    """Score datasets with the judges (not yet available)."""
+    _later("evaluate", "the evaluate stage")
+
+
+@app.command()
+def report() -> None:
+    """Build the leaderboard (not yet available)."""
+    _later("report", "the report stage")
+
+
+@app.command()
+def pipeline() -> None:
+    """Run every stage in order (not yet available)."""
+    _later("pipeline", "the pipeline")
+
+
+@app.command()
+def serve() -> None:
+    """Serve Prefect deployments and schedules (not yet available)."""
+    _later("serve", "orchestration")
+
+
+@app.command()
+def ui() -> None:
+    """Start the Prefect and MLflow UIs (not yet available)."""
+    _later("ui", "orchestration")
+
+
+def main() -> None:
+    """Entry point: user mistakes print one line and exit with their code."""
+    try:
+        app()
+    except ConfigError as exc:
+        for problem in exc.problems:
+            err.print(str(problem), markup=False, highlight=False, soft_wrap=True)
+        sys.exit(exc.exit_code)
+    except BenchlabError as exc:
+        err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)

@@ -1,0 +1,173 @@
+"""``models.yaml``: the bucket, the models, and the engine settings they run with."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import Discriminator, Field, StrictStr, Tag, field_validator, model_validator
+
+from benchlab.config.base import Frozen
+
+NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+
+
+class EngineConfig(Frozen):
+    """llama-server settings for one engine configuration; every flag is passed explicitly."""
+
+    backend: Literal["cpu", "cuda", "rocm", "vulkan"] = "cpu"
+    """Which llama.cpp build to use."""
+
+    ctx_size: int | None = Field(default=None, ge=256)
+    """Context size in tokens, shared by all slots; default the model's ``context_size``."""
+
+    parallel: int = Field(default=1, ge=1)
+    """Number of server slots: trials that run through this server at once."""
+
+    threads: int = Field(default=2, ge=1)
+    """Threads for generation."""
+
+    threads_batch: int = Field(default=2, ge=1)
+    """Threads for prompt processing."""
+
+    batch_size: int = Field(default=2048, ge=1)
+    """Logical batch size (-b)."""
+
+    ubatch_size: int = Field(default=512, ge=1)
+    """Physical batch size (-ub)."""
+
+    n_gpu_layers: int = Field(default=0, ge=0)
+    """Layers offloaded to the GPU (-ngl)."""
+
+    flash_attn: Literal["on", "off", "auto"] = "off"
+    """Flash attention."""
+
+    cache_type_k: str = "f16"
+    """KV cache type for K."""
+
+    cache_type_v: str = "f16"
+    """KV cache type for V."""
+
+    extra_args: tuple[StrictStr, ...] = ()
+    """Further llama-server arguments, passed as given."""
+
+
+class LocalModel(Frozen):
+    """A GGUF model from the Hugging Face hub, served by llama.cpp."""
+
+    name: Annotated[str, Field(pattern=NAME)]
+    """Short name used in run names, tags and the CLI."""
+
+    provider: Literal["local"] = "local"
+    """``local``: GGUF weights served by llama.cpp."""
+
+    repo_id: Annotated[str, Field(pattern=r"^[\w.-]+/[\w.-]+$")]
+    """Hugging Face repository, ``owner/name``."""
+
+    revision: str = "main"
+    """Branch, tag or commit of the repository."""
+
+    quant_tags: tuple[StrictStr, ...] = Field(min_length=1)
+    """Quantizations to benchmark, matched as file-name tokens (``Q4_K_M``)."""
+
+    source: str | None = None
+    """Where the GGUF comes from instead of the hub: ``file:PATH`` or ``package:NAME``."""
+
+    chat_template: str | None = None
+    """A llama.cpp built-in chat template name (``--chat-template``)."""
+
+    chat_template_file: str | None = None
+    """A Jinja chat template file (``--chat-template-file``), relative to models.yaml."""
+
+    context_size: int = Field(default=8192, ge=256)
+    """Context size to run the model with."""
+
+    engine: EngineConfig | None = None
+    """Engine settings for this model; default the top-level ``engine``."""
+
+    @model_validator(mode="after")
+    def _one_template(self) -> LocalModel:
+        if self.chat_template and self.chat_template_file:
+            raise ValueError("give chat_template or chat_template_file, not both")
+        return self
+
+    @field_validator("source")
+    @classmethod
+    def _source_scheme(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^(file|package):.+", value):
+            raise ValueError("expected 'file:PATH' or 'package:NAME'")
+        return value
+
+
+class ApiModel(Frozen):
+    """A model behind an OpenAI-compatible API, benchmarked for comparison."""
+
+    name: Annotated[str, Field(pattern=NAME)]
+    """Short name used in run names, tags and the CLI."""
+
+    provider: Annotated[str, Field(pattern=NAME)]
+    """The provider's name (``openai``, ``openrouter``, ...); anything but ``local``."""
+
+    base_url: Annotated[str, Field(pattern=r"^https?://")]
+    """The provider's OpenAI-compatible base URL."""
+
+    model: str | None = None
+    """The model id the provider expects; default ``name``."""
+
+    api_key_env: Annotated[str, Field(pattern=r"^[A-Z_][A-Z0-9_]*$")]
+    """Name of the environment variable that holds the API key (never the key)."""
+
+    context_size: int = Field(default=128000, ge=256)
+    """Context window of the model."""
+
+    input_price_per_mtok: float = Field(default=0.0, ge=0)
+    """Price in USD per million input tokens."""
+
+    output_price_per_mtok: float = Field(default=0.0, ge=0)
+    """Price in USD per million output tokens."""
+
+
+def _provider_tag(value: Any) -> str:
+    provider = value.get("provider", "local") if isinstance(value, dict) else "local"
+    return "local" if provider == "local" else "api"
+
+
+ModelSpec = Annotated[
+    Annotated[LocalModel, Tag("local")] | Annotated[ApiModel, Tag("api")],
+    Discriminator(_provider_tag),
+]
+
+
+class ModelsFile(Frozen):
+    """The whole ``models.yaml``."""
+
+    bucket: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")] = "benchlab"
+    """The S3 bucket that holds model files and manifests."""
+
+    engine: EngineConfig = EngineConfig()
+    """Default engine settings for local models."""
+
+    models: tuple[ModelSpec, ...] = ()
+    """The models to benchmark."""
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> ModelsFile:
+        seen: set[str] = set()
+        for model in self.models:
+            if model.name in seen:
+                raise ValueError(f"model name {model.name!r} is used twice")
+            seen.add(model.name)
+        return self
+
+    def get(self, name: str) -> LocalModel | ApiModel:
+        """The model called ``name``; an unknown name lists the valid ones."""
+        from benchlab.errors import unknown_name
+
+        for model in self.models:
+            if model.name == name:
+                return model
+        raise unknown_name("model", name, [m.name for m in self.models])
+
+    def engine_for(self, model: LocalModel) -> EngineConfig:
+        """The engine settings ``model`` runs with."""
+        return model.engine or self.engine

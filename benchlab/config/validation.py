@@ -1,0 +1,58 @@
+"""Turn pydantic validation errors into ``FILE:LINE: field.path: problem`` lines."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from benchlab.config.yamlsource import Loc, YamlDoc
+from benchlab.errors import ConfigError, Problem
+
+M = TypeVar("M", bound=BaseModel)
+
+# Tags of discriminated unions appear in pydantic's error locations; they are not
+# keys of the file, so they are dropped from what the user sees.
+UNION_TAGS = frozenset({"local", "api"})
+
+
+def _clean(loc: tuple[Any, ...]) -> Loc:
+    return tuple(part for part in loc if part not in UNION_TAGS or isinstance(part, int))
+
+
+def _dotted(loc: Loc) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _message(error: Any) -> str:
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return "unknown key"
+    if kind == "missing":
+        return "required but missing"
+    message = str(error["msg"])
+    if kind.startswith("value_error"):
+        message = message.removeprefix("Value error, ")
+    return message
+
+
+def problems_from(doc: YamlDoc, exc: ValidationError) -> list[Problem]:
+    """One :class:`Problem` per validation error, each with the line of its key."""
+    problems = []
+    for error in exc.errors():
+        loc = _clean(error["loc"])
+        problems.append(Problem(str(doc.path), doc.line_of(loc), _dotted(loc), _message(error)))
+    return problems
+
+
+def validate_doc(doc: YamlDoc, model: type[M], context: dict[str, Any] | None = None) -> M:
+    """Validate ``doc`` as ``model``, raising :class:`ConfigError` with every problem."""
+    if not isinstance(doc.data, dict):
+        raise ConfigError([Problem(str(doc.path), 1, "", "expected a mapping at the top level")])
+    try:
+        return model.model_validate(doc.data, context=context)
+    except ValidationError as exc:
+        raise ConfigError(problems_from(doc, exc)) from None

@@ -1,0 +1,166 @@
+"""The steps of the demo: one trial end to end on the embedded defaults.
+
+Each function is one step of ``flows/demo.py``; they are plain functions so that
+they can be tested and reused without Prefect.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from benchlab.agents.pi import PiHarness
+from benchlab.cache import ModelCache
+from benchlab.config import LocalModel, ModelsFile, TaskSpec, find_task, validate_all
+from benchlab.engine.binary import find_llama_server, server_version
+from benchlab.engine.counters import read_counters, token_delta
+from benchlab.engine.server import LlamaServer
+from benchlab.errors import UsageError
+from benchlab.gateway import Gateway
+from benchlab.results import EngineInfo, TrialResult
+from benchlab.services.s3 import s3_endpoint
+from benchlab.settings import Settings
+from benchlab.sources import upload_model
+from benchlab.store import ObjectStore
+from benchlab.trial import TrialSpec, run_trial
+
+
+@dataclass(frozen=True)
+class DemoPlan:
+    """The validated inputs of the demo."""
+
+    models: ModelsFile
+    model: LocalModel
+    quant: str
+    task: TaskSpec
+    task_dir: Path
+    models_dir: Path
+
+
+def plan_demo(settings: Settings, task_name: str, model_name: str | None) -> DemoPlan:
+    """Validate all configuration and pick the task and the local model to run."""
+    models, _ = validate_all(settings.models_file, settings.tasks_dir)
+    task = find_task(settings.tasks_dir, task_name)
+    local = [m for m in models.models if isinstance(m, LocalModel)]
+    if model_name is None:
+        if not local:
+            raise UsageError(f"{settings.models_file} has no local model to run the demo with")
+        model = local[0]
+    else:
+        chosen = models.get(model_name)
+        if not isinstance(chosen, LocalModel):
+            raise UsageError(f"model {model_name!r} is an API model; the demo runs a local one")
+        model = chosen
+    return DemoPlan(
+        models=models,
+        model=model,
+        quant=model.quant_tags[0],
+        task=task,
+        task_dir=settings.tasks_dir.resolve(),
+        models_dir=settings.models_file.resolve().parent,
+    )
+
+
+def _store(settings: Settings, bucket: str, endpoint: object) -> ObjectStore:
+    store = ObjectStore(endpoint, settings.s3_bucket or bucket)  # type: ignore[arg-type]
+    store.ensure_bucket()
+    return store
+
+
+def stage_model(settings: Settings, plan: DemoPlan) -> Path:
+    """Put the model into S3 through the store, then fetch it back verified into the cache."""
+    with s3_endpoint(
+        url=settings.s3_endpoint,
+        access_key=settings.s3_access_key,
+        secret_key=settings.s3_secret_key,
+        region=settings.s3_region,
+        data_dir=settings.state_dir / "s3",
+    ) as endpoint:
+        store = _store(settings, plan.models.bucket, endpoint)
+        manifest = upload_model(store, plan.model, plan.quant, base_dir=plan.models_dir)
+        cache = ModelCache(
+            settings.state_dir / "cache" / "models", store, int(settings.cache_max_gb * 2**30)
+        )
+        return cache.fetch(manifest)
+
+
+def install_agent(settings: Settings) -> PiHarness:
+    """Install the pinned pi agent into the data directory (once)."""
+    harness = PiHarness(version=settings.pi_version)
+    harness.install(settings.state_dir)
+    return harness
+
+
+def _template_file(plan: DemoPlan) -> Path | None:
+    if plan.model.chat_template_file is None:
+        return None
+    return (plan.models_dir / plan.model.chat_template_file).resolve()
+
+
+def run_on_engine(
+    settings: Settings, plan: DemoPlan, model_file: Path, harness: PiHarness
+) -> TrialResult:
+    """Start llama-server and the gateway, run the trial through them, stop both."""
+    binary = find_llama_server(settings.llama_server)
+    engine = plan.models.engine_for(plan.model)
+    logs = settings.state_dir / "logs"
+    with LlamaServer(
+        binary,
+        model_file,
+        alias=plan.model.name,
+        engine=engine,
+        model_context_size=plan.model.context_size,
+        log_path=logs / "llama-server.log",
+        chat_template=plan.model.chat_template,
+        chat_template_file=_template_file(plan),
+        start_timeout_s=settings.server_start_timeout_s,
+    ) as server, Gateway() as gateway:
+        info = EngineInfo(
+            kind="llama-server",
+            version=server_version(binary),
+            load_time_s=server.load_time_s,
+            flags=tuple(server.argv()),
+        )
+        context = engine.ctx_size or plan.model.context_size
+        spec = TrialSpec(
+            task=plan.task,
+            task_dir=plan.task_dir,
+            model=plan.model.name,
+            quant=plan.quant,
+            upstream_base_url=server.openai_base_url,
+            model_alias=plan.model.name,
+            context_window=context // engine.parallel,
+            engine=info,
+            params=engine_params(plan, engine_ctx=context),
+        )
+        before = read_counters(server.base_url)
+        result = run_trial(
+            spec, gateway=gateway, harness=harness, trials_dir=settings.state_dir / "trials"
+        )
+        counted = token_delta(before, read_counters(server.base_url))
+    stats = server.stats
+    info = info.model_copy(
+        update={
+            "peak_rss_bytes": stats.peak_rss_bytes if stats else None,
+            "counted_prompt_tokens": counted["prompt_tokens"],
+            "counted_output_tokens": counted["predicted_tokens"],
+        }
+    )
+    return result.model_copy(update={"engine": info})
+
+
+def engine_params(plan: DemoPlan, *, engine_ctx: int) -> dict[str, str]:
+    """Run params for the model and engine (``model.*``, ``quant``, ``engine.*``)."""
+    engine = plan.models.engine_for(plan.model)
+    params = {
+        "model.name": plan.model.name,
+        "model.repo_id": plan.model.repo_id,
+        "model.revision": plan.model.revision,
+        "model.source": plan.model.source or "hub",
+        "quant": plan.quant,
+        "engine.ctx_size": str(engine_ctx),
+    }
+    for key, value in engine.model_dump().items():
+        if key != "ctx_size":
+            params[f"engine.{key}"] = " ".join(value) if isinstance(value, tuple) else str(value)
+    return params

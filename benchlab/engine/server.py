@@ -1,0 +1,189 @@
+"""One llama-server process with exactly the configured flags, measured while it runs."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+from benchlab.config.models import EngineConfig
+from benchlab.engine.argv import build_argv
+from benchlab.engine.memory import PeakRssSampler
+from benchlab.errors import EngineError, ServiceError
+from benchlab.services.process import ManagedProcess, free_port, http_ok, wait_until
+
+
+@dataclass(frozen=True)
+class ServerStats:
+    """What a llama-server run measured: load time, build, peak memory."""
+
+    load_time_s: float
+    """Seconds from process start to a healthy ``/health``."""
+
+    build_info: str
+    """``build_info`` from ``/props`` (e.g. ``b6500-abc1234``)."""
+
+    peak_rss_bytes: int
+    """Highest sampled resident memory of the server process tree."""
+
+    props: dict[str, Any] = field(default_factory=dict)
+    """``/props`` as the server answered it, without the (long) chat template."""
+
+    exit_code: int | None = None
+    """The exit code after stop; negative for a signal."""
+
+
+class LlamaServer:
+    """A running llama-server; a context manager that always stops and reaps it.
+
+    Example:
+        with LlamaServer(binary, gguf, alias="m", engine=cfg, model_context_size=8192,
+                         log_path=log) as server:
+            call(server.openai_base_url)
+        server.stats.peak_rss_bytes
+    """
+
+    def __init__(
+        self,
+        binary: Path,
+        model_path: Path,
+        *,
+        alias: str,
+        engine: EngineConfig,
+        model_context_size: int,
+        log_path: Path,
+        chat_template: str | None = None,
+        chat_template_file: Path | None = None,
+        host: str = "127.0.0.1",
+        port: int | None = None,
+        start_timeout_s: float = 120.0,
+        rss_interval_s: float = 0.2,
+    ) -> None:
+        self.host = host
+        self.port = port if port is not None else free_port(host)
+        self.alias = alias
+        self.engine = engine
+        self.log_path = log_path
+        self.start_timeout_s = start_timeout_s
+        self._argv = build_argv(
+            binary,
+            model_path,
+            alias=alias,
+            engine=engine,
+            ctx_size=engine.ctx_size or model_context_size,
+            host=host,
+            port=self.port,
+            chat_template=chat_template,
+            chat_template_file=chat_template_file,
+        )
+        self._process = ManagedProcess(self._argv, log_path=log_path, grace_s=10.0)
+        self._sampler: PeakRssSampler | None = None
+        self._rss_interval_s = rss_interval_s
+        self.load_time_s: float | None = None
+        self.props: dict[str, Any] = {}
+        self.stats: ServerStats | None = None
+
+    def argv(self) -> list[str]:
+        """The exact command line the server runs with."""
+        return list(self._argv)
+
+    @property
+    def base_url(self) -> str:
+        """``http://host:port`` of the server."""
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def openai_base_url(self) -> str:
+        """The OpenAI-compatible base URL (``.../v1``)."""
+        return f"{self.base_url}/v1"
+
+    @property
+    def pid(self) -> int:
+        """The server's process id."""
+        return self._process.pid
+
+    @property
+    def peak_rss_bytes(self) -> int:
+        """Peak resident memory sampled so far."""
+        return self._sampler.peak_bytes if self._sampler else 0
+
+    def start(self) -> LlamaServer:
+        """Start the server and wait for ``/health``.
+
+        Raises:
+            EngineError: The process died before it was healthy (the message carries
+                the log tail: a bad flag, a missing file) or ``/health`` timed out.
+        """
+        started = time.monotonic()
+        try:
+            self._process.start()
+            self._sampler = PeakRssSampler(self._process.pid, self._rss_interval_s).start()
+            wait_until(
+                lambda: http_ok(f"{self.base_url}/health", timeout_s=1.0),
+                timeout_s=self.start_timeout_s,
+                what=f"llama-server ({self.alias})",
+                process=self._process,
+            )
+            self.load_time_s = time.monotonic() - started
+            self.props = self._fetch_props()
+        except ServiceError as exc:
+            self.stop()
+            raise EngineError(f"{exc}\nlog: {self.log_path}") from None
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _fetch_props(self) -> dict[str, Any]:
+        try:
+            answer = httpx.get(f"{self.base_url}/props", timeout=10.0)
+            answer.raise_for_status()
+            props = dict(answer.json())
+        except (httpx.HTTPError, ValueError) as exc:
+            raise EngineError(f"llama-server /props failed: {exc}") from None
+        props.pop("chat_template", None)
+        return props
+
+    def alive(self) -> bool:
+        """Whether the server process is still running."""
+        return self._process.alive()
+
+    def check_alive(self) -> None:
+        """Raise if the server died (killed, crashed, out of memory).
+
+        Raises:
+            EngineError: With the exit code and the log tail.
+        """
+        if not self._process.alive():
+            raise EngineError(
+                f"llama-server ({self.alias}) died with code {self._process.returncode()}; "
+                f"last log lines:\n{self._process.log_tail()}"
+            )
+
+    def stop(self) -> ServerStats:
+        """Stop and reap the server; safe to call twice. Returns the run's stats."""
+        peak = self._sampler.stop() if self._sampler else 0
+        self._process.stop()
+        self.stats = ServerStats(
+            load_time_s=self.load_time_s or 0.0,
+            build_info=str(self.props.get("build_info", "")),
+            peak_rss_bytes=peak,
+            props=self.props,
+            exit_code=self._process.returncode(),
+        )
+        return self.stats
+
+    def __enter__(self) -> LlamaServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

@@ -1,0 +1,111 @@
+"""Per-trial state: where calls go, the limits, and the calls recorded so far."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+from benchlab.results import ModelCall
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Limits of one trial; ``None`` means unlimited."""
+
+    max_turns: int | None = None
+    """Model calls allowed; the call after the last allowed one is refused."""
+
+    max_output_tokens: int | None = None
+    """Completion tokens allowed in total; calls are refused once the total reaches it."""
+
+
+class TrialRecorder:
+    """The route of one trial and its recorded calls; safe to use from several threads.
+
+    Calls are numbered when they arrive (so that concurrent calls keep their order)
+    and stored when they finish.
+    """
+
+    def __init__(
+        self,
+        trial_id: str,
+        upstream_base_url: str,
+        model_alias: str,
+        *,
+        api_key: str | None = None,
+        limits: Limits | None = None,
+    ) -> None:
+        self.trial_id = trial_id
+        self.upstream_base_url = upstream_base_url.rstrip("/")
+        self.model_alias = model_alias
+        self.api_key = api_key
+        self.limits = limits or Limits()
+        self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
+        self._next_index = 0
+        self._in_flight = 0
+        self._output_tokens = 0
+        self._calls: list[ModelCall] = []
+        self.stopped_by: str | None = None
+        """The first limit that refused a call, if any."""
+
+    def begin(self) -> tuple[int, str | None]:
+        """Number a new call and check the limits.
+
+        Returns:
+            The call's index, and the name of the limit that refuses it (or None).
+        """
+        with self._lock:
+            index = self._next_index
+            self._next_index += 1
+            refused = self._refusal(index)
+            if refused and self.stopped_by is None:
+                self.stopped_by = refused
+            if not refused:
+                self._in_flight += 1
+            return index, refused
+
+    def _refusal(self, index: int) -> str | None:
+        limits = self.limits
+        if limits.max_turns is not None and index >= limits.max_turns:
+            return "max_turns"
+        if limits.max_output_tokens is not None and self._output_tokens >= limits.max_output_tokens:
+            return "max_output_tokens"
+        return None
+
+    def refusal_message(self, limit: str) -> str:
+        """The error message a refused call gets."""
+        value = getattr(self.limits, limit)
+        return (
+            f"benchlab gateway: trial {self.trial_id} reached its limit {limit}={value}; "
+            "no further model calls are allowed"
+        )
+
+    def record(self, call: ModelCall, *, counted: bool = True) -> None:
+        """Store a finished call; ``counted`` calls were admitted by :meth:`begin`."""
+        with self._lock:
+            self._calls.append(call)
+            self._output_tokens += call.usage.completion_tokens
+            if counted:
+                self._in_flight -= 1
+                self._idle.notify_all()
+
+    @property
+    def output_tokens(self) -> int:
+        """Completion tokens used so far."""
+        with self._lock:
+            return self._output_tokens
+
+    def calls(self, wait_s: float = 0.0) -> list[ModelCall]:
+        """The recorded calls in arrival order, after waiting up to ``wait_s`` for
+        calls still in flight (a stream cut by a killed agent finishes recording late).
+        """
+        deadline = time.monotonic() + wait_s
+        with self._lock:
+            while self._in_flight > 0:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self._idle.wait(left)
+            return sorted(self._calls, key=lambda c: c.index)

@@ -1,0 +1,1 @@
+"""Local services benchlab starts and stops itself: S3, MLflow, Prefect, processes."""

@@ -1,0 +1,69 @@
+"""What the demo prints at the end: what happened, where it is, how to look at it."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from benchlab.results import TrialResult
+from benchlab.settings import Settings
+from benchlab.tracing import LoggedTrial
+from benchlab.tracking import tracking_uri
+
+
+def token_accounting(result: TrialResult) -> tuple[bool, str]:
+    """Whether the trace's token counts agree with the server's own counters."""
+    engine = result.engine
+    if engine is None or engine.counted_output_tokens is None:
+        return False, "server counters not read"
+    processed = sum(int(c.timings.get("prompt_n", 0)) for c in result.calls)
+    ok = (
+        result.output_tokens == engine.counted_output_tokens
+        and processed == engine.counted_prompt_tokens
+    )
+    text = (
+        f"trace: {result.input_tokens} in ({processed} processed, rest from the prompt cache), "
+        f"{result.output_tokens} out; llama-server counted {engine.counted_prompt_tokens} "
+        f"processed, {engine.counted_output_tokens} generated"
+    )
+    return ok, text
+
+
+def print_summary(
+    console: Console, settings: Settings, result: TrialResult, logged: LoggedTrial
+) -> None:
+    """A table of the trial and the commands to open MLflow and Prefect."""
+    table = Table(title=f"trial {result.trial_id}", show_header=False)
+    table.add_column("what", style="bold")
+    table.add_column("value", overflow="fold")
+    status = result.status.value + (f" ({result.reason})" if result.reason else "")
+    table.add_row("task / model", f"{result.task} / {result.model} {result.quant}")
+    table.add_row("status", status)
+    table.add_row("model calls", str(len(result.calls)))
+    ok, accounting = token_accounting(result)
+    table.add_row("tokens", f"{'[green]match[/green]' if ok else '[red]MISMATCH[/red]'}: {accounting}")
+    if result.diff is not None:
+        table.add_row(
+            "diff",
+            f"{result.diff.files_changed} files, +{result.diff.insertions} "
+            f"-{result.diff.deletions}",
+        )
+    table.add_row(
+        "checks", ", ".join(f"{c.name}: {'pass' if c.passed else 'fail'}" for c in result.checks)
+    )
+    table.add_row("wall time", f"{result.wall_s:.1f}s")
+    table.add_row("MLflow run", f"{logged.run_id} (experiment {logged.experiment_id})")
+    table.add_row("MLflow trace", logged.trace_id)
+    table.add_row("tracking store", tracking_uri(settings))
+    console.print(table)
+    console.print("Open the results:")
+    console.print(
+        f"  MLflow UI:  uv run mlflow ui --backend-store-uri {tracking_uri(settings)} "
+        "--port 5000   then http://127.0.0.1:5000",
+        markup=False, soft_wrap=True,
+    )
+    console.print(
+        f"  Prefect UI: PREFECT_HOME={settings.state_dir / 'prefect'} uv run prefect server start"
+        "   then http://127.0.0.1:4200",
+        markup=False, soft_wrap=True,
+    )

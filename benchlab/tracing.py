@@ -1,0 +1,249 @@
+"""The one place a :class:`TrialResult` becomes an MLflow run and trace."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from benchlab.results import AgentStep, ModelCall, TrialResult
+
+MAX_PARAM = 500  # MLflow's limit on a param value's length
+
+
+@dataclass(frozen=True)
+class LoggedTrial:
+    """Where a trial landed in MLflow."""
+
+    run_id: str
+    trace_id: str
+    experiment_id: str
+
+
+def run_name(result: TrialResult) -> str:
+    """A readable, stable run name: task, model, quant, cell and repeat."""
+    parts = [result.task, result.model, result.quant, result.cell, f"r{result.repeat}"]
+    return "-".join(p for p in parts if p)
+
+
+def tags_for(result: TrialResult) -> dict[str, str]:
+    """Run and trace tags (see DESIGN.md, Conventions)."""
+    tags = {
+        "task": result.task,
+        "archetype": result.archetype,
+        "status": result.status.value,
+        "model": result.model,
+        "quant": result.quant,
+        "cell": result.cell,
+        "sweep": result.sweep,
+        "harness": result.harness,
+        "trial_id": result.trial_id,
+    }
+    if result.reason:
+        tags["reason"] = result.reason[:MAX_PARAM]
+    return {k: v for k, v in tags.items() if v}
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def metrics_for(result: TrialResult) -> dict[str, float]:
+    """Dotted, stable metric names computed from the trial's own records."""
+    calls = result.calls
+    tool_calls = [tc for c in calls for tc in c.tool_calls]
+    metrics: dict[str, float] = {
+        "trial.wall_s": result.wall_s,
+        "trial.passed": float(result.status.value == "passed"),
+        "turns": float(len(calls)),
+        "tokens.input": float(result.input_tokens),
+        "tokens.output": float(result.output_tokens),
+        "tokens.total": float(result.input_tokens + result.output_tokens),
+        "tool_calls.total": float(len(tool_calls)),
+        "tool_calls.not_offered": float(sum(not tc.offered for tc in tool_calls)),
+        "tool_calls.invalid_json": float(sum(not tc.valid_json for tc in tool_calls)),
+        "calls.errors": float(sum(c.error is not None for c in calls)),
+        "model_time_s": sum((c.end_ns - c.start_ns) / 1e9 for c in calls),
+    }
+    ttfts = [c.ttft_s for c in calls if c.ttft_s is not None]
+    if ttfts:
+        metrics["ttft.p50_s"] = statistics.median(ttfts)
+        metrics["ttft.p95_s"] = _percentile(ttfts, 0.95)
+    for key, name in (("prompt_per_second", "speed.pp_tps"), ("predicted_per_second", "speed.tg_tps")):
+        values = [c.timings[key] for c in calls if c.timings.get(key)]
+        if values:
+            metrics[name] = statistics.fmean(values)
+    if result.agent is not None:
+        metrics["agent.duration_s"] = result.agent.duration_s
+        metrics["agent.steps"] = float(len(result.agent.steps))
+        metrics["agent.step_errors"] = float(sum(s.is_error for s in result.agent.steps))
+    if result.checks:
+        passed = sum(c.passed for c in result.checks)
+        metrics["checks.passed"] = float(passed)
+        metrics["checks.failed"] = float(len(result.checks) - passed)
+        metrics["checks.pass_rate"] = passed / len(result.checks)
+    if result.diff is not None:
+        metrics["diff.files_changed"] = float(result.diff.files_changed)
+        metrics["diff.insertions"] = float(result.diff.insertions)
+        metrics["diff.deletions"] = float(result.diff.deletions)
+        metrics["diff.outside_allowed"] = float(len(result.diff.outside_allowed))
+    if result.engine is not None:
+        if result.engine.load_time_s is not None:
+            metrics["engine.load_time_s"] = result.engine.load_time_s
+        if result.engine.peak_rss_bytes is not None:
+            metrics["engine.peak_rss_mb"] = result.engine.peak_rss_bytes / 2**20
+        if result.engine.counted_prompt_tokens is not None:
+            metrics["server.prompt_tokens"] = float(result.engine.counted_prompt_tokens)
+        if result.engine.counted_output_tokens is not None:
+            metrics["server.output_tokens"] = float(result.engine.counted_output_tokens)
+    return metrics
+
+
+def _chat_output(call: ModelCall) -> dict[str, Any]:
+    # OpenAI's response shape, so MLflow's UI shows the answer as a chat message.
+    message: dict[str, Any] = {"role": "assistant", "content": call.response_text}
+    if call.tool_calls:
+        message["tool_calls"] = [
+            {"id": tc.id, "type": "function",
+             "function": {"name": tc.name, "arguments": tc.arguments}}
+            for tc in call.tool_calls
+        ]
+    return {
+        "choices": [{"index": 0, "message": message, "finish_reason": call.finish_reason}],
+        "usage": {
+            "prompt_tokens": call.usage.prompt_tokens,
+            "completion_tokens": call.usage.completion_tokens,
+            "total_tokens": call.usage.prompt_tokens + call.usage.completion_tokens,
+        },
+    }
+
+
+def _step_times(result: TrialResult) -> list[tuple[AgentStep, int, int]]:
+    """Each agent step with a time span: its own, or the gap after the call that asked for it."""
+    steps = result.agent.steps if result.agent else ()
+    gaps: list[tuple[int, int]] = []
+    for i, call in enumerate(result.calls):
+        next_start = result.calls[i + 1].start_ns if i + 1 < len(result.calls) else result.end_ns
+        gaps.extend([(call.end_ns, max(call.end_ns, next_start))] * len(call.tool_calls))
+    timed = []
+    for i, step in enumerate(steps):
+        default = gaps[i] if i < len(gaps) else (result.end_ns, result.end_ns)
+        start = step.start_ns if step.start_ns is not None else default[0]
+        end = step.end_ns if step.end_ns is not None else default[1]
+        timed.append((step, start, max(start, end)))
+    return timed
+
+
+def _log_trace(result: TrialResult, run_id: str, experiment_id: str) -> str:
+    import mlflow
+    from mlflow.entities import SpanStatusCode, SpanType
+    from mlflow.tracing.constant import SpanAttributeKey, TraceMetadataKey
+
+    root = mlflow.start_span_no_context(
+        name=f"trial {result.task}",
+        span_type=SpanType.AGENT,
+        inputs={"task": result.task, "prompt": result.prompt, "repository": result.repository},
+        attributes={"trial_id": result.trial_id, "harness": result.harness},
+        tags=tags_for(result),
+        metadata={TraceMetadataKey.SOURCE_RUN: run_id},
+        experiment_id=experiment_id,
+        start_time_ns=result.start_ns,
+    )
+    for call in result.calls:
+        span = mlflow.start_span_no_context(
+            name=f"{call.endpoint} #{call.index}",
+            span_type=SpanType.LLM,
+            parent_span=root,
+            inputs=call.request,
+            attributes={
+                SpanAttributeKey.CHAT_USAGE: {
+                    "input_tokens": call.usage.prompt_tokens,
+                    "output_tokens": call.usage.completion_tokens,
+                    "total_tokens": call.usage.prompt_tokens + call.usage.completion_tokens,
+                },
+                "model": call.model,
+                "stream": call.stream,
+                "ttft_s": call.ttft_s,
+                "timings": call.timings,
+                "finish_reason": call.finish_reason,
+                "stopped_by": call.stopped_by,
+                "tool_calls.not_offered": [tc.name for tc in call.tool_calls if not tc.offered],
+                "tool_calls.invalid_json": [tc.name for tc in call.tool_calls if not tc.valid_json],
+            },
+            start_time_ns=call.start_ns,
+        )
+        if call.error:
+            span.set_status(SpanStatusCode.ERROR)
+        span.end(outputs=_chat_output(call), end_time_ns=call.end_ns)
+    for step, start, end in _step_times(result):
+        span = mlflow.start_span_no_context(
+            name=step.tool, span_type=SpanType.TOOL, parent_span=root,
+            inputs=step.arguments, start_time_ns=start,
+        )
+        if step.is_error:
+            span.set_status(SpanStatusCode.ERROR)
+        span.end(outputs={"output": step.output}, end_time_ns=end)
+    if result.status.value in ("error", "timeout"):
+        root.set_status(SpanStatusCode.ERROR)
+    root.end(
+        outputs={
+            "status": result.status.value,
+            "reason": result.reason,
+            "final_answer": result.agent.final_answer if result.agent else "",
+            "diff": result.diff.patch if result.diff else "",
+            "checks": {c.name: c.passed for c in result.checks},
+        },
+        end_time_ns=max(result.end_ns, result.start_ns),
+    )
+    mlflow.flush_trace_async_logging()
+    return str(root.trace_id)
+
+
+def _write_artifacts(result: TrialResult, folder: Path) -> None:
+    (folder / "result.json").write_text(result.model_dump_json(indent=2))
+    if result.diff is not None:
+        (folder / "diff.patch").write_text(result.diff.patch)
+    for check in result.checks:
+        safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in check.name)
+        (folder / f"check-{safe}.txt").write_text(
+            f"$ {check.command}\nexit {check.exit_code} (expected {check.expected_exit})\n\n"
+            f"{check.output}"
+        )
+
+
+def log_trial(
+    result: TrialResult,
+    *,
+    extra_artifacts: list[Path] | None = None,
+    parent_run_id: str | None = None,
+) -> LoggedTrial:
+    """Log one trial as one MLflow run with one trace; tracking must be set up first."""
+    import mlflow
+
+    with mlflow.start_run(
+        run_name=run_name(result), nested=parent_run_id is not None, parent_run_id=parent_run_id
+    ) as run:
+        run_id = run.info.run_id
+        experiment_id = run.info.experiment_id
+        mlflow.set_tags(tags_for(result))
+        mlflow.log_params({k: v[:MAX_PARAM] for k, v in result.params.items()})
+        mlflow.log_metrics(metrics_for(result))
+        with tempfile.TemporaryDirectory(prefix="benchlab-artifacts-") as tmp:
+            _write_artifacts(result, Path(tmp))
+            mlflow.log_artifacts(tmp)
+        for path in extra_artifacts or []:
+            if path.is_file():
+                mlflow.log_artifact(str(path), artifact_path="agent")
+        trace_id = _log_trace(result, run_id, experiment_id)
+        mlflow.set_tag("trace_id", trace_id)
+    return LoggedTrial(run_id=run_id, trace_id=trace_id, experiment_id=experiment_id)
+
+
+def to_json(value: Any) -> str:
+    """Compact JSON for params and attributes."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)

@@ -1,0 +1,171 @@
+"""One trial: workspace, agent through the gateway, diff, checks; never lost.
+
+Every step that can fail is caught and turned into the trial's status and reason,
+so a started trial always ends as a :class:`TrialResult` that can be logged.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from benchlab.agents.base import AgentEndpoint, Harness
+from benchlab.checks import run_checks
+from benchlab.config.tasks import TaskSpec
+from benchlab.errors import BenchlabError
+from benchlab.gateway import Gateway, Limits
+from benchlab.gitdiff import diff as workspace_diff
+from benchlab.results import (
+    AgentRun,
+    CheckResult,
+    DiffResult,
+    EngineInfo,
+    ModelCall,
+    TrialResult,
+    TrialStatus,
+)
+from benchlab.workspace import prepare_workspace
+
+
+@dataclass(frozen=True)
+class TrialSpec:
+    """What to run: a task on a model behind an upstream endpoint, with one harness."""
+
+    task: TaskSpec
+    task_dir: Path
+    model: str
+    upstream_base_url: str
+    """The engine's (or provider's) OpenAI-compatible base URL, ending in /v1."""
+    model_alias: str
+    """The model name the upstream expects."""
+    context_window: int
+    quant: str = ""
+    cell: str = ""
+    sweep: str = ""
+    repeat: int = 0
+    engine: EngineInfo | None = None
+    params: Mapping[str, str] = field(default_factory=dict)
+    api_key: str | None = None
+    """Upstream API key; held by the gateway, never given to the agent."""
+
+
+def new_trial_id() -> str:
+    """A short unique trial id, also used as the gateway route."""
+    return uuid.uuid4().hex[:12]
+
+
+def _status(agent: AgentRun | None, calls: list[ModelCall], checks: tuple[CheckResult, ...]) -> tuple[TrialStatus, str]:
+    if agent is None:
+        return TrialStatus.error, "agent did not run"
+    if agent.error:
+        return TrialStatus.error, agent.error
+    if agent.stopped_by == "timeout":
+        return TrialStatus.timeout, "agent stopped at the time limit"
+    limited = next((c.stopped_by for c in calls if c.stopped_by), None)
+    if limited:
+        return TrialStatus.limit, f"gateway limit reached: {limited}"
+    failed = [c.name for c in checks if not c.passed]
+    if failed:
+        return TrialStatus.failed, f"checks failed: {', '.join(failed)}"
+    return TrialStatus.passed, ""
+
+
+def run_trial(
+    spec: TrialSpec,
+    *,
+    gateway: Gateway,
+    harness: Harness,
+    trials_dir: Path,
+    trial_id: str | None = None,
+    keep_workspace: bool = False,
+) -> TrialResult:
+    """Run one trial and return its result; failures become its status, never exceptions."""
+    trial_id = trial_id or new_trial_id()
+    trial_dir = trials_dir / trial_id
+    trial_dir.mkdir(parents=True, exist_ok=True)
+    task = spec.task
+    start_ns = time.time_ns()
+    agent: AgentRun | None = None
+    calls: list[ModelCall] = []
+    diff: DiffResult | None = None
+    checks: tuple[CheckResult, ...] = ()
+    status = TrialStatus.error
+    reason = "trial did not finish"
+    workspace = None
+    try:
+        workspace = prepare_workspace(task, spec.task_dir, parent=trial_dir)
+        route = gateway.open_route(
+            trial_id,
+            upstream_base_url=spec.upstream_base_url,
+            model_alias=spec.model_alias,
+            api_key=spec.api_key,
+            limits=Limits(
+                max_turns=task.limits.max_turns,
+                max_output_tokens=task.limits.max_output_tokens,
+            ),
+        )
+        try:
+            endpoint = AgentEndpoint(
+                base_url=route,
+                model=spec.model_alias,
+                context_window=spec.context_window,
+                max_output_tokens=min(task.limits.max_output_tokens, spec.context_window // 2),
+            )
+            agent = harness.run(
+                workspace.path,
+                trial_dir / "agent",
+                endpoint,
+                task.rendered_prompt(),
+                task.system_prompt,
+                task.limits.timeout_s,
+            )
+        finally:
+            calls = gateway.close_route(trial_id)
+        diff = workspace_diff(workspace.path, workspace.start_commit, task.allowed_paths)
+        checks = run_checks(task.checks, workspace.path, log_dir=trial_dir / "checks")
+        status, reason = _status(agent, calls, checks)
+    except BenchlabError as exc:
+        status, reason = TrialStatus.error, str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    except Exception as exc:  # a bug in one trial must not lose it or the others
+        status, reason = TrialStatus.error, f"{type(exc).__name__}: {exc}"
+    finally:
+        if workspace is not None and not keep_workspace:
+            workspace.remove()
+    return TrialResult(
+        trial_id=trial_id,
+        task=task.name,
+        archetype=task.archetype.value,
+        model=spec.model,
+        quant=spec.quant,
+        cell=spec.cell,
+        sweep=spec.sweep,
+        repeat=spec.repeat,
+        harness=harness.name,
+        status=status,
+        reason=reason,
+        prompt=task.rendered_prompt(),
+        repository=task.repository.url or task.repository.path or "",
+        start_ns=start_ns,
+        end_ns=time.time_ns(),
+        agent=agent,
+        calls=tuple(calls),
+        diff=diff,
+        checks=checks,
+        engine=spec.engine,
+        params={
+            **spec.params,
+            "task.name": task.name,
+            "task.archetype": task.archetype.value,
+            "task.repository": task.repository.url or task.repository.path or "",
+            "task.ref": task.repository.ref,
+            "task.base_commit": workspace.base_commit if workspace else "",
+            "agent.harness": harness.name,
+            "agent.version": harness.version,
+            "limits.max_turns": str(task.limits.max_turns),
+            "limits.max_output_tokens": str(task.limits.max_output_tokens),
+            "limits.timeout_s": str(task.limits.timeout_s),
+        },
+    )

@@ -1,0 +1,95 @@
+"""The CLI as a user runs it: a real subprocess, its output and exit code."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def benchlab(*args: str, cwd: Path = REPO, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    full_env = {
+        **os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True", "COLUMNS": "200", **(env or {})
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "benchlab", *args],
+        cwd=cwd, env=full_env, capture_output=True, text=True, timeout=120, check=False,
+    )
+
+
+def test_check_ok_on_shipped_config() -> None:
+    done = benchlab("check")
+    assert done.returncode == 0, done.stderr
+    assert "ok" in done.stdout
+
+
+def test_check_reports_three_problems_and_exits_2(tmp_path: Path) -> None:
+    models = tmp_path / "models.yaml"
+    models.write_text(
+        textwrap.dedent(
+            """\
+            models:
+              - name: a
+                repo_id: org/a
+                quant_tags: [Q4_K_M]
+                flavour: vanilla
+              - name: b
+                quant_tags: [Q8_0]
+              - name: c
+                repo_id: org/c
+                quant_tags: [Q4_K_M, 8]
+            """
+        )
+    )
+    tasks = tmp_path / "tasks"
+    tasks.mkdir()
+    (tasks / "t.yaml").write_text(
+        "name: t\narchetype: vibes\nrepository: {path: r}\nprompt: hi\n"
+    )
+    done = benchlab("check", "--config", str(models), "--tasks-dir", str(tasks))
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert lines[:3] == [
+        f"{models}:5: models[0].flavour: unknown key",
+        f"{models}:6: models[1].repo_id: required but missing",
+        f"{models}:10: models[2].quant_tags[1]: Input should be a valid string",
+    ]
+    assert lines[3].startswith(f"{tasks / 't.yaml'}:2: archetype: Input should be ")
+    assert "architectural_planning" in lines[3] and "comparative_research" in lines[3]
+    assert "Traceback" not in done.stderr
+    assert len(lines) == 4
+
+
+def test_unknown_task_lists_valid_names() -> None:
+    done = benchlab("demo", "--task", "no-such-task")
+    assert done.returncode == 2
+    assert done.stderr.strip().startswith("error: unknown task 'no-such-task'; valid: ")
+    assert "sample" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_usage_error_exits_2() -> None:
+    done = benchlab("check", "--no-such-flag")
+    assert done.returncode == 2
+
+
+def test_models_and_tasks_list() -> None:
+    models = benchlab("models", "list")
+    assert models.returncode == 0, models.stderr
+    assert "gemma3-270m" in models.stdout
+    tasks = benchlab("tasks", "list")
+    assert tasks.returncode == 0, tasks.stderr
+    assert "sample" in tasks.stdout and "feature_implementation" in tasks.stdout
+
+
+def test_doctor_shows_a_table(tmp_path: Path) -> None:
+    done = benchlab("doctor", env={"BENCHLAB_DATA_DIR": str(tmp_path / "data")})
+    assert done.returncode == 0, done.stderr
+    for component in ("llama-server", "git", "node", "npm", "pi agent", "docker", "GPU", "S3"):
+        assert component in done.stdout
+    # pi is not installed in a fresh data dir: doctor says so and how to get it.
+    assert "not installed" in done.stdout
