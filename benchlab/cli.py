@@ -109,10 +109,14 @@ def doctor(config: ConfigOpt = None) -> None:
     for column in ("component", "status", "details", "how to get it"):
         table.add_column(column, overflow="fold")
     for finding in diagnose(settings):
-        mark = "[green]ok[/green]" if finding.ok else (
-            "[yellow]optional[/yellow]" if finding.optional else "[red]missing[/red]"
+        mark = (
+            "[green]ok[/green]"
+            if finding.ok
+            else ("[yellow]optional[/yellow]" if finding.optional else "[red]missing[/red]")
         )
-        table.add_row(finding.component, mark, finding.detail, finding.remedy if not finding.ok else "")
+        table.add_row(
+            finding.component, mark, finding.detail, finding.remedy if not finding.ok else ""
+        )
     out.print(table)
 
 
@@ -140,7 +144,9 @@ def demo(
 
 
 def _later(stage: str, issue: str) -> None:
-    raise BenchlabError(f"'benchlab {stage}' is not available yet ({issue}); 'benchlab demo' runs one trial")
+    raise BenchlabError(
+        f"'benchlab {stage}' is not available yet ({issue}); 'benchlab demo' runs one trial"
+    )
 
 
 @app.command()

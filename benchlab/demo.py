@@ -104,17 +104,20 @@ def run_on_engine(
     binary = find_llama_server(settings.llama_server)
     engine = plan.models.engine_for(plan.model)
     logs = settings.state_dir / "logs"
-    with LlamaServer(
-        binary,
-        model_file,
-        alias=plan.model.name,
-        engine=engine,
-        model_context_size=plan.model.context_size,
-        log_path=logs / "llama-server.log",
-        chat_template=plan.model.chat_template,
-        chat_template_file=_template_file(plan),
-        start_timeout_s=settings.server_start_timeout_s,
-    ) as server, Gateway() as gateway:
+    with (
+        LlamaServer(
+            binary,
+            model_file,
+            alias=plan.model.name,
+            engine=engine,
+            model_context_size=plan.model.context_size,
+            log_path=logs / "llama-server.log",
+            chat_template=plan.model.chat_template,
+            chat_template_file=_template_file(plan),
+            start_timeout_s=settings.server_start_timeout_s,
+        ) as server,
+        Gateway() as gateway,
+    ):
         info = EngineInfo(
             kind="llama-server",
             version=server_version(binary),

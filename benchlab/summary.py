@@ -41,7 +41,9 @@ def print_summary(
     table.add_row("status", status)
     table.add_row("model calls", str(len(result.calls)))
     ok, accounting = token_accounting(result)
-    table.add_row("tokens", f"{'[green]match[/green]' if ok else '[red]MISMATCH[/red]'}: {accounting}")
+    table.add_row(
+        "tokens", f"{'[green]match[/green]' if ok else '[red]MISMATCH[/red]'}: {accounting}"
+    )
     if result.diff is not None:
         table.add_row(
             "diff",
@@ -60,10 +62,12 @@ def print_summary(
     console.print(
         f"  MLflow UI:  uv run mlflow ui --backend-store-uri {tracking_uri(settings)} "
         "--port 5000   then http://127.0.0.1:5000",
-        markup=False, soft_wrap=True,
+        markup=False,
+        soft_wrap=True,
     )
     console.print(
         f"  Prefect UI: PREFECT_HOME={settings.state_dir / 'prefect'} uv run prefect server start"
         "   then http://127.0.0.1:4200",
-        markup=False, soft_wrap=True,
+        markup=False,
+        soft_wrap=True,
     )

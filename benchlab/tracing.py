@@ -74,7 +74,10 @@ def metrics_for(result: TrialResult) -> dict[str, float]:
     if ttfts:
         metrics["ttft.p50_s"] = statistics.median(ttfts)
         metrics["ttft.p95_s"] = _percentile(ttfts, 0.95)
-    for key, name in (("prompt_per_second", "speed.pp_tps"), ("predicted_per_second", "speed.tg_tps")):
+    for key, name in (
+        ("prompt_per_second", "speed.pp_tps"),
+        ("predicted_per_second", "speed.tg_tps"),
+    ):
         values = [c.timings[key] for c in calls if c.timings.get(key)]
         if values:
             metrics[name] = statistics.fmean(values)
@@ -109,8 +112,11 @@ def _chat_output(call: ModelCall) -> dict[str, Any]:
     message: dict[str, Any] = {"role": "assistant", "content": call.response_text}
     if call.tool_calls:
         message["tool_calls"] = [
-            {"id": tc.id, "type": "function",
-             "function": {"name": tc.name, "arguments": tc.arguments}}
+            {
+                "id": tc.id,
+                "type": "function",
+                "function": {"name": tc.name, "arguments": tc.arguments},
+            }
             for tc in call.tool_calls
         ]
     return {
@@ -155,26 +161,29 @@ def _log_trace(result: TrialResult, run_id: str, experiment_id: str) -> str:
         start_time_ns=result.start_ns,
     )
     for call in result.calls:
+        # MLflow annotates attributes as strings but stores any JSON value.
+        attributes: dict[str, Any] = {
+            SpanAttributeKey.CHAT_USAGE: {
+                "input_tokens": call.usage.prompt_tokens,
+                "output_tokens": call.usage.completion_tokens,
+                "total_tokens": call.usage.prompt_tokens + call.usage.completion_tokens,
+            },
+            "model": call.model,
+            "stream": call.stream,
+            "ttft_s": call.ttft_s,
+            "timings": call.timings,
+            "finish_reason": call.finish_reason,
+            "stopped_by": call.stopped_by,
+            "error": call.error,
+            "tool_calls.not_offered": [tc.name for tc in call.tool_calls if not tc.offered],
+            "tool_calls.invalid_json": [tc.name for tc in call.tool_calls if not tc.valid_json],
+        }
         span = mlflow.start_span_no_context(
             name=f"{call.endpoint} #{call.index}",
             span_type=SpanType.LLM,
             parent_span=root,
             inputs=call.request,
-            attributes={
-                SpanAttributeKey.CHAT_USAGE: {
-                    "input_tokens": call.usage.prompt_tokens,
-                    "output_tokens": call.usage.completion_tokens,
-                    "total_tokens": call.usage.prompt_tokens + call.usage.completion_tokens,
-                },
-                "model": call.model,
-                "stream": call.stream,
-                "ttft_s": call.ttft_s,
-                "timings": call.timings,
-                "finish_reason": call.finish_reason,
-                "stopped_by": call.stopped_by,
-                "tool_calls.not_offered": [tc.name for tc in call.tool_calls if not tc.offered],
-                "tool_calls.invalid_json": [tc.name for tc in call.tool_calls if not tc.valid_json],
-            },
+            attributes=attributes,
             start_time_ns=call.start_ns,
         )
         if call.error:
@@ -182,8 +191,11 @@ def _log_trace(result: TrialResult, run_id: str, experiment_id: str) -> str:
         span.end(outputs=_chat_output(call), end_time_ns=call.end_ns)
     for step, start, end in _step_times(result):
         span = mlflow.start_span_no_context(
-            name=step.tool, span_type=SpanType.TOOL, parent_span=root,
-            inputs=step.arguments, start_time_ns=start,
+            name=step.tool,
+            span_type=SpanType.TOOL,
+            parent_span=root,
+            inputs=step.arguments,
+            start_time_ns=start,
         )
         if step.is_error:
             span.set_status(SpanStatusCode.ERROR)

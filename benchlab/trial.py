@@ -57,7 +57,9 @@ def new_trial_id() -> str:
     return uuid.uuid4().hex[:12]
 
 
-def _status(agent: AgentRun | None, calls: list[ModelCall], checks: tuple[CheckResult, ...]) -> tuple[TrialStatus, str]:
+def _status(
+    agent: AgentRun | None, calls: list[ModelCall], checks: tuple[CheckResult, ...]
+) -> tuple[TrialStatus, str]:
     if agent is None:
         return TrialStatus.error, "agent did not run"
     if agent.error:
@@ -128,7 +130,10 @@ def run_trial(
         checks = run_checks(task.checks, workspace.path, log_dir=trial_dir / "checks")
         status, reason = _status(agent, calls, checks)
     except BenchlabError as exc:
-        status, reason = TrialStatus.error, str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        status, reason = (
+            TrialStatus.error,
+            str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
+        )
     except Exception as exc:  # a bug in one trial must not lose it or the others
         status, reason = TrialStatus.error, f"{type(exc).__name__}: {exc}"
     finally:

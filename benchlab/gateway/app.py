@@ -98,7 +98,12 @@ class GatewayApp:
 
     def _upstream(self, call: PendingCall, **overrides: Any) -> httpx.Request:
         assert self.client is not None, "the gateway app runs without its lifespan"
-        payload = {**call.body, "model": call.recorder.model_alias, **overrides}
+        payload = {
+            **call.body,
+            "model": call.recorder.model_alias,
+            **call.token_cap(),
+            **overrides,
+        }
         # Identity encoding keeps streamed bytes forwardable as they arrive.
         headers = {"content-type": "application/json", "accept-encoding": "identity"}
         if call.recorder.api_key:

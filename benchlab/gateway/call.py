@@ -35,6 +35,24 @@ class PendingCall:
         self.start_ns = time.time_ns()
         self.started = time.perf_counter()
         self.index, self.refused = recorder.begin()
+        self.budget = recorder.remaining_output_tokens()
+
+    def token_cap(self) -> dict[str, Any]:
+        """Request overrides that cap this call's output at the trial's remaining tokens.
+
+        Capping upstream, rather than only refusing the next call, keeps one rambling
+        answer from running past the limit (and past the trial's time limit).
+        """
+        if self.budget is None:
+            return {}
+        caps = {}
+        for key in ("max_tokens", "max_completion_tokens"):
+            asked = self.body.get(key)
+            if isinstance(asked, int) and asked > 0:
+                caps[key] = min(asked, self.budget)
+        if "max_tokens" not in caps:
+            caps["max_tokens"] = self.budget
+        return caps
 
     def record(
         self,

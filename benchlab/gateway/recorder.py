@@ -17,7 +17,8 @@ class Limits:
     """Model calls allowed; the call after the last allowed one is refused."""
 
     max_output_tokens: int | None = None
-    """Completion tokens allowed in total; calls are refused once the total reaches it."""
+    """Completion tokens allowed in total; each call's ``max_tokens`` is capped at what
+    is left, and calls are refused once the total reaches it."""
 
 
 class TrialRecorder:
@@ -90,6 +91,17 @@ class TrialRecorder:
             if counted:
                 self._in_flight -= 1
                 self._idle.notify_all()
+
+    def remaining_output_tokens(self) -> int | None:
+        """Completion tokens left under ``max_output_tokens``; None when unlimited.
+
+        Calls running at the same time each see the same remainder, so parallel calls
+        of one trial can overshoot the limit by what they generate together.
+        """
+        if self.limits.max_output_tokens is None:
+            return None
+        with self._lock:
+            return max(0, self.limits.max_output_tokens - self._output_tokens)
 
     @property
     def output_tokens(self) -> int:

@@ -97,10 +97,8 @@ class ManagedProcess:
         pgid = self.proc.pid
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(pgid, signal.SIGTERM)
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             self.proc.wait(timeout=self.grace_s)
-        except subprocess.TimeoutExpired:
-            pass
         # Children may outlive the leader; the group is killed regardless.
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(pgid, signal.SIGKILL)

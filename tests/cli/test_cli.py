@@ -11,13 +11,23 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 
 
-def benchlab(*args: str, cwd: Path = REPO, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def benchlab(
+    *args: str, cwd: Path = REPO, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     full_env = {
-        **os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True", "COLUMNS": "200", **(env or {})
+        **os.environ,
+        "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+        "COLUMNS": "200",
+        **(env or {}),
     }
     return subprocess.run(
         [sys.executable, "-m", "benchlab", *args],
-        cwd=cwd, env=full_env, capture_output=True, text=True, timeout=120, check=False,
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
 
@@ -47,9 +57,7 @@ def test_check_reports_three_problems_and_exits_2(tmp_path: Path) -> None:
     )
     tasks = tmp_path / "tasks"
     tasks.mkdir()
-    (tasks / "t.yaml").write_text(
-        "name: t\narchetype: vibes\nrepository: {path: r}\nprompt: hi\n"
-    )
+    (tasks / "t.yaml").write_text("name: t\narchetype: vibes\nrepository: {path: r}\nprompt: hi\n")
     done = benchlab("check", "--config", str(models), "--tasks-dir", str(tasks))
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()

@@ -112,16 +112,20 @@ def test_stream_usage_is_recorded_but_not_forwarded_unasked(
 def test_back_to_back_streams_survive_upstream_closing_the_connection(
     gateway: Gateway, llama_server: LlamaServer
 ) -> None:
-    """llama-server closes a keep-alive connection after a stream that carried usage;
-    the gateway's next call on that connection must not fail."""
+    """llama-server closes its side of a keep-alive connection after every stream;
+    the gateway's next call on that connection must not fail (it did, without the retry)."""
     trial, url = _route(gateway, llama_server)
     body = short_request("Hi", max_tokens=2, stream=True)
     with httpx.Client(timeout=300) as client:
-        for _ in range(4):
-            with client.stream("POST", f"{url}/chat/completions", json=body) as answer:
-                answer.read()
+        for n in range(12):
+            # Alternate with plain calls: those are what hit the closed connection.
+            if n % 2:
+                client.post(f"{url}/chat/completions", json={**body, "stream": False})
+            else:
+                with client.stream("POST", f"{url}/chat/completions", json=body) as answer:
+                    answer.read()
     calls = gateway.close_route(trial)
-    assert [(c.status_code, c.error) for c in calls] == [(200, None)] * 4
+    assert [(c.status_code, c.error) for c in calls] == [(200, None)] * 12
 
 
 def test_model_tool_calls_are_recorded(gateway: Gateway, llama_server: LlamaServer) -> None:

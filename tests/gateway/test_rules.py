@@ -158,6 +158,21 @@ def test_max_output_tokens_refuses_once_spent(gateway: Gateway, fake: tuple[str,
     assert calls[2].stopped_by == "max_output_tokens" and calls[2].status_code == 400
 
 
+def test_max_tokens_capped_at_what_is_left(gateway: Gateway, fake: tuple[str, Script]) -> None:
+    upstream, script = fake
+    script.body = TOOL_ANSWER  # 7 completion tokens each
+    trial, url = _open(gateway, upstream, Limits(max_output_tokens=10))
+    first = {**short_request(), "max_tokens": 500}
+    httpx.post(f"{url}/chat/completions", json=first, timeout=30)
+    second = {k: v for k, v in short_request().items() if k != "max_tokens"}
+    httpx.post(f"{url}/chat/completions", json=second, timeout=30)
+    calls = gateway.close_route(trial)
+    sent = [body for _, body in script.seen]
+    assert [b["max_tokens"] for b in sent] == [10, 3]
+    # The record keeps what the agent asked for.
+    assert calls[0].request["max_tokens"] == 500 and "max_tokens" not in calls[1].request
+
+
 def test_api_key_goes_upstream_and_never_into_records(
     gateway: Gateway, fake: tuple[str, Script]
 ) -> None:
