@@ -150,9 +150,27 @@ def _later(stage: str, issue: str) -> None:
 
 
 @app.command()
-def download() -> None:
-    """Download models from Hugging Face into S3 (not yet available)."""
-    _later("download", "the download stage")
+def download(
+    model: Annotated[
+        list[str] | None, typer.Option("--model", "-m", help="Model to download; repeatable.")
+    ] = None,
+    provider: Annotated[str | None, typer.Option(help="Only models of this provider.")] = None,
+    config: ConfigOpt = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show the plan; transfer nothing.")
+    ] = False,
+) -> None:
+    """Download models from Hugging Face (or their source) into S3, verified, with manifests."""
+    from benchlab.download.steps import check as check_download
+    from benchlab.orchestration import configure_prefect
+
+    settings = _settings(config, None)
+    # Bad config, names, repositories or quants: one line and exit 2 before Prefect starts.
+    check_download(settings, model or (), provider)
+    configure_prefect(settings)
+    from flows.download import download as download_flow
+
+    download_flow(model or None, provider, None, dry_run, settings)
 
 
 @app.command()

@@ -97,6 +97,11 @@ class ModelCall(Record):
     stopped_by: str | None = None
     """The limit that refused this call (``max_turns``, ``max_output_tokens``, ...)."""
 
+    repeated_tool_calls: int = 0
+    """How many answers in a row just before this one asked for exactly the same tool
+    calls (names and arguments) as this one: 0 for a new call, 2 for the third identical
+    answer in a row. A sign the agent loops; answers without tool calls end a run."""
+
 
 class AgentStep(Record):
     """A tool execution the agent reported in its own transcript."""

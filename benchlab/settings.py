@@ -52,6 +52,12 @@ class Settings(BaseSettings):
     hf_token: SecretStr | None = None
     """Hugging Face token for gated or private repositories."""
 
+    hf_endpoint: str | None = None
+    """Hugging Face hub URL; default the public hub."""
+
+    download_parallel: int = Field(default=2, ge=1)
+    """How many files the download stage moves at once."""
+
     judge_base_url: str | None = None
     """OpenAI-compatible endpoint for the judges; default a local llama-server."""
 

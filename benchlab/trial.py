@@ -58,17 +58,24 @@ def new_trial_id() -> str:
 
 
 def _status(
-    agent: AgentRun | None, calls: list[ModelCall], checks: tuple[CheckResult, ...]
+    agent: AgentRun | None,
+    calls: list[ModelCall],
+    checks: tuple[CheckResult, ...],
+    max_output_tokens: int,
 ) -> tuple[TrialStatus, str]:
     if agent is None:
         return TrialStatus.error, "agent did not run"
-    if agent.error:
-        return TrialStatus.error, agent.error
     if agent.stopped_by == "timeout":
         return TrialStatus.timeout, "agent stopped at the time limit"
+    # Before the agent's own error: an agent refused by the gateway reports that as one.
     limited = next((c.stopped_by for c in calls if c.stopped_by), None)
     if limited:
         return TrialStatus.limit, f"gateway limit reached: {limited}"
+    spent = sum(c.usage.completion_tokens for c in calls)
+    if calls and spent >= max_output_tokens and calls[-1].finish_reason == "length":
+        return TrialStatus.limit, f"output tokens spent: {spent} of {max_output_tokens}"
+    if agent.error:
+        return TrialStatus.error, agent.error
     failed = [c.name for c in checks if not c.passed]
     if failed:
         return TrialStatus.failed, f"checks failed: {', '.join(failed)}"
@@ -128,7 +135,7 @@ def run_trial(
             calls = gateway.close_route(trial_id)
         diff = workspace_diff(workspace.path, workspace.start_commit, task.allowed_paths)
         checks = run_checks(task.checks, workspace.path, log_dir=trial_dir / "checks")
-        status, reason = _status(agent, calls, checks)
+        status, reason = _status(agent, calls, checks, task.limits.max_output_tokens)
     except BenchlabError as exc:
         status, reason = (
             TrialStatus.error,

@@ -13,6 +13,8 @@ pytest_plugins = [
     "tests.fixtures.s3",
     "tests.fixtures.llama",
     "tests.fixtures.tracking",
+    "tests.fixtures.agents",
+    "tests.fixtures.hub",
 ]
 
 

@@ -8,48 +8,12 @@ from typing import Annotated, Any, Literal
 from pydantic import Discriminator, Field, StrictStr, Tag, field_validator, model_validator
 
 from benchlab.config.base import Frozen
+from benchlab.config.engine import EngineConfig
+from benchlab.config.sweep import EngineSweep, expand
+
+__all__ = ["ApiModel", "EngineConfig", "EngineSweep", "LocalModel", "ModelSpec", "ModelsFile"]
 
 NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
-
-
-class EngineConfig(Frozen):
-    """llama-server settings for one engine configuration; every flag is passed explicitly."""
-
-    backend: Literal["cpu", "cuda", "rocm", "vulkan"] = "cpu"
-    """Which llama.cpp build to use."""
-
-    ctx_size: int | None = Field(default=None, ge=256)
-    """Context size in tokens, shared by all slots; default the model's ``context_size``."""
-
-    parallel: int = Field(default=1, ge=1)
-    """Number of server slots: trials that run through this server at once."""
-
-    threads: int = Field(default=2, ge=1)
-    """Threads for generation."""
-
-    threads_batch: int = Field(default=2, ge=1)
-    """Threads for prompt processing."""
-
-    batch_size: int = Field(default=2048, ge=1)
-    """Logical batch size (-b)."""
-
-    ubatch_size: int = Field(default=512, ge=1)
-    """Physical batch size (-ub)."""
-
-    n_gpu_layers: int = Field(default=0, ge=0)
-    """Layers offloaded to the GPU (-ngl)."""
-
-    flash_attn: Literal["on", "off", "auto"] = "off"
-    """Flash attention."""
-
-    cache_type_k: str = "f16"
-    """KV cache type for K."""
-
-    cache_type_v: str = "f16"
-    """KV cache type for V."""
-
-    extra_args: tuple[StrictStr, ...] = ()
-    """Further llama-server arguments, passed as given."""
 
 
 class LocalModel(Frozen):
@@ -82,8 +46,9 @@ class LocalModel(Frozen):
     context_size: int = Field(default=8192, ge=256)
     """Context size to run the model with."""
 
-    engine: EngineConfig | None = None
-    """Engine settings for this model; default the top-level ``engine``."""
+    engine: EngineSweep | None = None
+    """Engine settings for this model, each replacing the top-level ``engine``'s; a list
+    of values sweeps over them."""
 
     @model_validator(mode="after")
     def _one_template(self) -> LocalModel:
@@ -144,8 +109,8 @@ class ModelsFile(Frozen):
     bucket: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")] = "benchlab"
     """The S3 bucket that holds model files and manifests."""
 
-    engine: EngineConfig = EngineConfig()
-    """Default engine settings for local models."""
+    engine: EngineSweep = EngineSweep()
+    """Default engine settings for local models; a list of values sweeps over them."""
 
     models: tuple[ModelSpec, ...] = ()
     """The models to benchmark."""
@@ -168,6 +133,10 @@ class ModelsFile(Frozen):
                 return model
         raise unknown_name("model", name, [m.name for m in self.models])
 
+    def engines_for(self, model: LocalModel) -> list[EngineConfig]:
+        """Every engine configuration of ``model``'s sweep, in a stable order."""
+        return expand(self.engine, model.engine)
+
     def engine_for(self, model: LocalModel) -> EngineConfig:
-        """The engine settings ``model`` runs with."""
-        return model.engine or self.engine
+        """The first engine configuration of ``model``'s sweep (the only one without lists)."""
+        return self.engines_for(model)[0]

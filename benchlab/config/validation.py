@@ -6,6 +6,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from benchlab.config.sweep import SWEEP_TAGS
 from benchlab.config.yamlsource import Loc, YamlDoc
 from benchlab.errors import ConfigError, Problem
 
@@ -13,7 +14,7 @@ M = TypeVar("M", bound=BaseModel)
 
 # Tags of discriminated unions appear in pydantic's error locations; they are not
 # keys of the file, so they are dropped from what the user sees.
-UNION_TAGS = frozenset({"local", "api"})
+UNION_TAGS = frozenset({"local", "api"}) | SWEEP_TAGS
 
 
 def _clean(loc: tuple[Any, ...]) -> Loc:

@@ -17,7 +17,13 @@ from starlette.routing import Route
 from benchlab.gateway.answers import offered_tool_names, parse_answer
 from benchlab.gateway.call import PendingCall, openai_error, scrub
 from benchlab.gateway.recorder import TrialRecorder
-from benchlab.gateway.stream import EventSplitter, StreamAccumulator, event_data, is_usage_only
+from benchlab.gateway.stream import (
+    EventSplitter,
+    StreamAccumulator,
+    event_data,
+    is_usage_only,
+    stream_error_event,
+)
 
 
 class GatewayApp:
@@ -191,6 +197,9 @@ class GatewayApp:
             error = None
         except httpx.HTTPError as exc:
             error = f"upstream stream broke: {type(exc).__name__}: {exc}"
+            # The status line is long sent; an error event (as OpenAI and llama-server
+            # send mid-stream) with no [DONE] after it is how the client learns.
+            yield stream_error_event(scrub(error, call.recorder.api_key))
         finally:
             # Record before any await: under cancellation an await here would not return.
             call.record(acc.result(), status=200, error=error, ttft_s=acc.ttft_s)

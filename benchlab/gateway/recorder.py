@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from dataclasses import dataclass
 
 from benchlab.results import ModelCall
+
+# What each limit name in ``stopped_by`` refers to in :class:`Limits`.
+LIMIT_FIELDS = {
+    "max_turns": "max_turns",
+    "max_output_tokens": "max_output_tokens",
+    "wall_time": "max_wall_s",
+}
 
 
 @dataclass(frozen=True)
@@ -19,6 +27,21 @@ class Limits:
     max_output_tokens: int | None = None
     """Completion tokens allowed in total; each call's ``max_tokens`` is capped at what
     is left, and calls are refused once the total reaches it."""
+
+    max_wall_s: float | None = None
+    """Seconds from the route's opening after which calls are refused (``wall_time``)."""
+
+
+def _canonical_arguments(text: str) -> str:
+    try:
+        return json.dumps(json.loads(text), sort_keys=True)
+    except ValueError:
+        return text
+
+
+def tool_call_signature(call: ModelCall) -> tuple[tuple[str, str], ...]:
+    """The tool calls of an answer as comparable data: names and normalised arguments."""
+    return tuple(sorted((t.name, _canonical_arguments(t.arguments)) for t in call.tool_calls))
 
 
 class TrialRecorder:
@@ -48,6 +71,10 @@ class TrialRecorder:
         self._in_flight = 0
         self._output_tokens = 0
         self._calls: list[ModelCall] = []
+        self._last_signature: tuple[tuple[str, str], ...] = ()
+        self._repeats = 0
+        self.opened = time.monotonic()
+        """When the route was opened; the start of ``max_wall_s``."""
         self.stopped_by: str | None = None
         """The first limit that refused a call, if any."""
 
@@ -73,24 +100,41 @@ class TrialRecorder:
             return "max_turns"
         if limits.max_output_tokens is not None and self._output_tokens >= limits.max_output_tokens:
             return "max_output_tokens"
+        if limits.max_wall_s is not None and time.monotonic() - self.opened >= limits.max_wall_s:
+            return "wall_time"
         return None
 
     def refusal_message(self, limit: str) -> str:
         """The error message a refused call gets."""
-        value = getattr(self.limits, limit)
+        field = LIMIT_FIELDS.get(limit, limit)
+        value = getattr(self.limits, field, None)
         return (
-            f"benchlab gateway: trial {self.trial_id} reached its limit {limit}={value}; "
+            f"benchlab gateway: trial {self.trial_id} reached its limit {field}={value}; "
             "no further model calls are allowed"
         )
 
     def record(self, call: ModelCall, *, counted: bool = True) -> None:
         """Store a finished call; ``counted`` calls were admitted by :meth:`begin`."""
         with self._lock:
+            repeats = self._count_repeats(call)
+            if repeats:
+                call = call.model_copy(update={"repeated_tool_calls": repeats})
             self._calls.append(call)
             self._output_tokens += call.usage.completion_tokens
             if counted:
                 self._in_flight -= 1
                 self._idle.notify_all()
+
+    def _count_repeats(self, call: ModelCall) -> int:
+        # In the order answers finish, which is the order the agent saw them.
+        if call.error or call.stopped_by:
+            return 0  # no answer: neither extends nor ends a run
+        signature = tool_call_signature(call)
+        if signature and signature == self._last_signature:
+            self._repeats += 1
+        else:
+            self._last_signature, self._repeats = signature, 0
+        return self._repeats
 
     def remaining_output_tokens(self) -> int | None:
         """Completion tokens left under ``max_output_tokens``; None when unlimited.

@@ -55,6 +55,12 @@ def event_data(event: bytes) -> Any:
         return None
 
 
+def stream_error_event(message: str) -> bytes:
+    """An SSE event carrying an OpenAI-style error, for a stream that cannot go on."""
+    error = {"message": message, "type": "upstream_error", "code": "upstream_error"}
+    return f"data: {json.dumps({'error': error})}\n\n".encode()
+
+
 def is_usage_only(chunk: Any) -> bool:
     """Whether a chunk is the extra usage chunk that ``include_usage`` adds."""
     return isinstance(chunk, dict) and chunk.get("usage") is not None and not chunk.get("choices")
