@@ -6,6 +6,7 @@ they can be tested and reused without Prefect.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,14 +16,14 @@ from benchlab.config import LocalModel, ModelsFile, TaskSpec, find_task, validat
 from benchlab.engine.binary import find_llama_server, server_version
 from benchlab.engine.counters import read_counters, token_delta
 from benchlab.engine.server import LlamaServer
-from benchlab.errors import UsageError
+from benchlab.errors import EngineError, UsageError
 from benchlab.gateway import Gateway
 from benchlab.results import EngineInfo, TrialResult
 from benchlab.services.s3 import s3_endpoint
 from benchlab.settings import Settings
 from benchlab.sources import upload_model
 from benchlab.store import ObjectStore
-from benchlab.trial import TrialSpec, run_trial
+from benchlab.trial import TrialSpec, error_result, run_trial
 
 
 @dataclass(frozen=True)
@@ -100,50 +101,52 @@ def _template_file(plan: DemoPlan) -> Path | None:
 def run_on_engine(
     settings: Settings, plan: DemoPlan, model_file: Path, harness: PiHarness
 ) -> TrialResult:
-    """Start llama-server and the gateway, run the trial through them, stop both."""
+    """Start llama-server and the gateway, run the trial through them, stop both.
+
+    An engine that does not start still gives a recorded trial, with status ``error``.
+    """
+    start_ns = time.time_ns()
     binary = find_llama_server(settings.llama_server)
     engine = plan.models.engine_for(plan.model)
-    logs = settings.state_dir / "logs"
-    with (
-        LlamaServer(
-            binary,
-            model_file,
-            alias=plan.model.name,
-            engine=engine,
-            model_context_size=plan.model.context_size,
-            log_path=logs / "llama-server.log",
-            chat_template=plan.model.chat_template,
-            chat_template_file=_template_file(plan),
-            start_timeout_s=settings.server_start_timeout_s,
-        ) as server,
-        Gateway() as gateway,
-    ):
-        info = EngineInfo(
-            kind="llama-server",
-            version=server_version(binary),
-            load_time_s=server.load_time_s,
-            flags=tuple(server.argv()),
-        )
-        context = engine.ctx_size or plan.model.context_size
-        spec = TrialSpec(
-            task=plan.task,
-            task_dir=plan.task_dir,
-            model=plan.model.name,
-            quant=plan.quant,
-            upstream_base_url=server.openai_base_url,
-            model_alias=plan.model.name,
-            context_window=context // engine.parallel,
-            engine=info,
-            params=engine_params(plan, engine_ctx=context),
-        )
-        before = read_counters(server.base_url)
-        result = run_trial(
-            spec, gateway=gateway, harness=harness, trials_dir=settings.state_dir / "trials"
-        )
-        counted = token_delta(before, read_counters(server.base_url))
+    context = engine.ctx_size or plan.model.context_size
+    server = LlamaServer(
+        binary,
+        model_file,
+        alias=plan.model.name,
+        engine=engine,
+        model_context_size=plan.model.context_size,
+        log_path=settings.state_dir / "logs" / "llama-server.log",
+        chat_template=plan.model.chat_template,
+        chat_template_file=_template_file(plan),
+        start_timeout_s=settings.server_start_timeout_s,
+    )
+    info = EngineInfo(
+        kind="llama-server", version=server_version(binary), flags=tuple(server.argv())
+    )
+    spec = TrialSpec(
+        task=plan.task,
+        task_dir=plan.task_dir,
+        model=plan.model.name,
+        quant=plan.quant,
+        upstream_base_url=server.openai_base_url,
+        model_alias=plan.model.name,
+        context_window=context // engine.parallel,
+        engine=info,
+        params=engine_params(plan, engine_ctx=context),
+    )
+    try:
+        with server, Gateway() as gateway:
+            before = read_counters(server.base_url)
+            result = run_trial(
+                spec, gateway=gateway, harness=harness, trials_dir=settings.state_dir / "trials"
+            )
+            counted = token_delta(before, read_counters(server.base_url))
+    except EngineError as exc:
+        return error_result(spec, harness, f"engine: {str(exc).splitlines()[0]}", start_ns)
     stats = server.stats
     info = info.model_copy(
         update={
+            "load_time_s": server.load_time_s,
             "peak_rss_bytes": stats.peak_rss_bytes if stats else None,
             "counted_prompt_tokens": counted["prompt_tokens"],
             "counted_output_tokens": counted["predicted_tokens"],

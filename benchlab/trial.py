@@ -146,6 +146,50 @@ def run_trial(
     finally:
         if workspace is not None and not keep_workspace:
             workspace.remove()
+    return _result(
+        spec,
+        harness,
+        trial_id=trial_id,
+        status=status,
+        reason=reason,
+        start_ns=start_ns,
+        base_commit=workspace.base_commit if workspace else "",
+        agent=agent,
+        calls=tuple(calls),
+        diff=diff,
+        checks=checks,
+    )
+
+
+def error_result(spec: TrialSpec, harness: Harness, reason: str, start_ns: int) -> TrialResult:
+    """The record of a trial that could not run at all (its engine did not start, say)."""
+    return _result(
+        spec,
+        harness,
+        trial_id=new_trial_id(),
+        status=TrialStatus.error,
+        reason=reason,
+        start_ns=start_ns,
+        base_commit="",
+    )
+
+
+def _result(
+    spec: TrialSpec,
+    harness: Harness,
+    *,
+    trial_id: str,
+    status: TrialStatus,
+    reason: str,
+    start_ns: int,
+    base_commit: str,
+    agent: AgentRun | None = None,
+    calls: tuple[ModelCall, ...] = (),
+    diff: DiffResult | None = None,
+    checks: tuple[CheckResult, ...] = (),
+) -> TrialResult:
+    task = spec.task
+    repository = task.repository.url or task.repository.path or ""
     return TrialResult(
         trial_id=trial_id,
         task=task.name,
@@ -159,11 +203,11 @@ def run_trial(
         status=status,
         reason=reason,
         prompt=task.rendered_prompt(),
-        repository=task.repository.url or task.repository.path or "",
+        repository=repository,
         start_ns=start_ns,
         end_ns=time.time_ns(),
         agent=agent,
-        calls=tuple(calls),
+        calls=calls,
         diff=diff,
         checks=checks,
         engine=spec.engine,
@@ -171,9 +215,9 @@ def run_trial(
             **spec.params,
             "task.name": task.name,
             "task.archetype": task.archetype.value,
-            "task.repository": task.repository.url or task.repository.path or "",
+            "task.repository": repository,
             "task.ref": task.repository.ref,
-            "task.base_commit": workspace.base_commit if workspace else "",
+            "task.base_commit": base_commit,
             "agent.harness": harness.name,
             "agent.version": harness.version,
             "limits.max_turns": str(task.limits.max_turns),

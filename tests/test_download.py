@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import shutil
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -84,7 +85,8 @@ def test_plan_transfers_nothing_and_api_models_are_skipped(
     store: ObjectStore, hub_repos: HubRepos
 ) -> None:
     api = ApiModel(name="gpt", provider="openai", base_url="https://x/v1", api_key_env="K")
-    models = ModelsFile(models=(_tiny(hub_repos, "Q4_K_M"), api))
+    tiny = _tiny(hub_repos, "Q4_K_M")
+    models = ModelsFile.model_validate({"models": [tiny.model_dump(), api.model_dump()]})
     local, apis = select_models(models)
     plan = plan_download(store, Hub(hub_repos.hub.url), local, apis)
     assert plan.api_models == ("gpt",) and len(plan.files) == 1
@@ -130,11 +132,24 @@ def restartable_s3(tmp_path: Path) -> Iterator[_SamePortS3]:
     shutil.rmtree(tmp_path / "s3", ignore_errors=True)
 
 
+def _wait_writable(store: ObjectStore) -> None:
+    """A freshly started server answers health checks a moment before it accepts writes."""
+    for _ in range(60):
+        try:
+            store.ensure_bucket()
+            store.put_json("warm-up", {})
+            store.delete("warm-up")
+            return
+        except StoreError:
+            time.sleep(0.5)
+    raise AssertionError("the restarted S3 server never accepted a write")
+
+
 def test_s3_down_mid_upload_then_back_retry_completes(
     restartable_s3: _SamePortS3, hub_repos: HubRepos
 ) -> None:
     store = ObjectStore(restartable_s3.endpoint, "restart", part_size=5 * MiB, max_attempts=1)
-    store.ensure_bucket()
+    _wait_writable(store)
     hub = Hub(hub_repos.hub.url)
     plan = plan_download(store, hub, [_tiny(hub_repos, "Q6_K")])
     (quant,) = plan.quants
@@ -148,9 +163,10 @@ def test_s3_down_mid_upload_then_back_retry_completes(
     hub_repos.hub.on_bytes["tiny-Q6_K.gguf"] = (7 * MiB, stop_s3)
     with pytest.raises(StoreError) as err:
         transfer_file(store, hub, quant.files[0], quant)
-    assert stopped.is_set() and is_retryable(err.value)
+    assert stopped.is_set() and is_retryable(err.value), err.value
     restartable_s3.start()
     assert restartable_s3.endpoint.url == store.endpoint_url
+    _wait_writable(store)
     assert store.head(quant.files[0].key) is None and store.list() == []
 
     result = transfer_file(store, hub, quant.files[0], quant)
