@@ -7,8 +7,8 @@ from pathlib import Path
 
 from benchlab.config.tasks import Check
 from benchlab.errors import ServiceError
-from benchlab.hostenv import inherited_env
 from benchlab.results import CheckResult
+from benchlab.settings import inherited_env
 from benchlab.shell import TAIL_BYTES, run_shell
 
 
@@ -26,7 +26,7 @@ def run_check(
         check: The check from the task.
         workspace: The directory it runs in.
         env: Its complete environment; by default only the host's PATH, locale and
-            TLS settings (see :func:`benchlab.hostenv.inherited_env`).
+            TLS settings (see :func:`benchlab.settings.inherited_env`).
         log_path: Where its full output goes; only the tail is kept otherwise.
         tail_bytes: How much output the result keeps.
 

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from benchlab.errors import BenchlabError
-from benchlab.hostenv import inherited_env
+from benchlab.settings import inherited_env
 
 IDENTITY_NAME = "benchlab"
 IDENTITY_EMAIL = "benchlab@localhost"

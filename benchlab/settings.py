@@ -1,7 +1,12 @@
-"""Settings: the only code in benchlab that reads the environment."""
+"""Settings: the only code in benchlab that reads the environment.
+
+Besides the ``BENCHLAB_*`` settings, it hands out the few host variables child
+processes inherit (:func:`inherited_env`) and API keys by variable name.
+"""
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -79,9 +84,6 @@ class Settings(BaseSettings):
     cache_max_gb: float = 50.0
     """Size of the local model cache before least recently used models are evicted."""
 
-    api_keys: dict[str, SecretStr] = Field(default_factory=dict)
-    """Keys of API providers, by env var name; filled by :func:`api_key`."""
-
     @property
     def state_dir(self) -> Path:
         """The absolute data directory."""
@@ -95,10 +97,45 @@ def get_settings() -> Settings:
 
 
 def api_key(env_var: str) -> str | None:
-    """The value of the environment variable that holds an API provider's key.
-
-    Kept here so that no other module reads the environment.
-    """
-    import os
-
+    """The value of the environment variable that holds an API provider's key."""
     return os.environ.get(env_var)
+
+
+# Child processes (git, npm, the agent, a check, a server) inherit only these host
+# variables: PATH to find programs, and TLS/proxy settings to reach a registry behind
+# a corporate proxy. Nothing else of the user's environment (keys, tokens, config
+# locations) is passed on.
+
+BASE_VARS = ("PATH", "LANG", "LC_ALL", "TZ")
+"""Locating programs and decoding text."""
+
+TLS_VARS = ("SSL_CERT_FILE", "SSL_CERT_DIR", "NODE_EXTRA_CA_CERTS", "GIT_SSL_CAINFO")
+"""Extra CA certificates, for registries behind TLS-intercepting proxies."""
+
+PROXY_VARS = (
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "NO_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "no_proxy",
+    "npm_config_registry",
+    "NPM_CONFIG_REGISTRY",
+)
+"""Network access for package installs and clones."""
+
+
+def inherited_env(*, network: bool = False) -> dict[str, str]:
+    """The host variables a child process may inherit.
+
+    Args:
+        network: Also pass proxy and registry settings (for installs and clones,
+            not for processes that should only talk to loopback services).
+
+    Returns:
+        A new dict; callers add their own variables to it.
+    """
+    names = BASE_VARS + TLS_VARS + (PROXY_VARS if network else ())
+    env = {name: os.environ[name] for name in names if name in os.environ}
+    env.setdefault("PATH", "/usr/local/bin:/usr/bin:/bin")
+    return env

@@ -12,7 +12,7 @@ from benchlab.config.tasks import Repository, TaskSpec
 from benchlab.errors import BenchlabError, ServiceError
 from benchlab.gitdiff import diff, is_allowed
 from benchlab.gitrepo import GitError, git, git_env, is_git_repo, resolve_commit
-from benchlab.hostenv import inherited_env
+from benchlab.settings import inherited_env
 from benchlab.shell import ShellResult, run_shell
 
 __all__ = ["Workspace", "WorkspaceError", "diff", "is_allowed", "prepare_workspace"]

@@ -18,8 +18,8 @@ from benchlab.agents.pi_config import PROVIDER, pi_env, write_agent_dir
 from benchlab.agents.pi_events import parse_events
 from benchlab.agents.runner import run_streaming
 from benchlab.errors import AgentError
-from benchlab.hostenv import inherited_env
 from benchlab.results import AgentRun
+from benchlab.settings import inherited_env
 
 PACKAGE = "@mariozechner/pi-coding-agent"
 DEFAULT_VERSION = "0.73.1"
@@ -51,7 +51,7 @@ class PiHarness:
             version: The exact npm version of pi.
             root: benchlab's data dir, if pi is already installed there.
             host_env: Host variables for npm and pi (PATH, TLS, proxies); by default
-                :func:`benchlab.hostenv.inherited_env`.
+                :func:`benchlab.settings.inherited_env`.
             npm: The npm executable.
             grace_s: Time between SIGTERM and SIGKILL when stopping pi.
         """

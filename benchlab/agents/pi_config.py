@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from benchlab.agents.base import AgentEndpoint
-from benchlab.hostenv import inherited_env
+from benchlab.settings import inherited_env
 
 PROVIDER = "benchlab"
 """The provider name benchlab's generated ``models.json`` defines."""

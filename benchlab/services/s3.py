@@ -23,6 +23,7 @@ from pydantic import SecretStr
 from benchlab.errors import MissingToolError, ServiceError
 from benchlab.services.process import ManagedProcess, free_port, http_ok, wait_until
 from benchlab.services.s3_keys import S3Endpoint, load_credentials, write_private
+from benchlab.settings import inherited_env
 
 __all__ = ["LocalS3Server", "S3Endpoint", "find_weed", "load_credentials", "s3_endpoint"]
 
@@ -133,8 +134,8 @@ class LocalS3Server:
             "actions": ["Admin", "Read", "Write", "List", "Tagging"],
         }]}))  # fmt: skip
         (self.root / "data").mkdir(parents=True, exist_ok=True)
-        # The child must not pick up AWS credentials of the user's shell as extra identities.
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "S3_"))}
+        # Only PATH and locale: the child must not pick up the shell's AWS credentials.
+        env = inherited_env()
         try:
             process = ManagedProcess(
                 self._argv(weed, identities),
