@@ -47,6 +47,16 @@ def tags_for(result: TrialResult) -> dict[str, str]:
     return {k: v for k, v in tags.items() if v}
 
 
+def params_for(result: TrialResult) -> dict[str, str]:
+    """The trial's configuration params plus what the engine reported about itself."""
+    params = dict(result.params)
+    if result.engine is not None:
+        params.setdefault("engine.kind", result.engine.kind)
+        if result.engine.version:
+            params.setdefault("engine.version", result.engine.version)
+    return params
+
+
 def _percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
@@ -220,6 +230,9 @@ def _write_artifacts(result: TrialResult, folder: Path) -> None:
     (folder / "result.json").write_text(result.model_dump_json(indent=2))
     if result.diff is not None:
         (folder / "diff.patch").write_text(result.diff.patch)
+    if result.engine is not None and result.engine.flags:
+        # The exact command line, one argument per line, so it can be rerun by hand.
+        (folder / "engine-command.txt").write_text("\n".join(result.engine.flags) + "\n")
     for check in result.checks:
         safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in check.name)
         (folder / f"check-{safe}.txt").write_text(
@@ -243,7 +256,7 @@ def log_trial(
         run_id = run.info.run_id
         experiment_id = run.info.experiment_id
         mlflow.set_tags(tags_for(result))
-        mlflow.log_params({k: v[:MAX_PARAM] for k, v in result.params.items()})
+        mlflow.log_params({k: v[:MAX_PARAM] for k, v in params_for(result).items()})
         mlflow.log_metrics(metrics_for(result))
         with tempfile.TemporaryDirectory(prefix="benchlab-artifacts-") as tmp:
             _write_artifacts(result, Path(tmp))

@@ -63,6 +63,7 @@ def make_result() -> TrialResult:
         checks=(CheckResult(name="t", command="false", exit_code=1, expected_exit=0,
                             passed=False, duration_s=0.1, output="boom"),),
         engine=EngineInfo(kind="llama-server", version="b1", load_time_s=1.5,
+                          flags=("llama-server", "--model", "m.gguf", "--threads", "2"),
                           peak_rss_bytes=300 * 2**20, counted_prompt_tokens=170,
                           counted_output_tokens=35),
         params={"model.name": "m", "quant": "Q4_K_M", "engine.threads": "2"},
@@ -99,7 +100,8 @@ def test_trial_logs_one_run_with_one_trace(mlflow_experiment: str) -> None:
     assert run.data.params["engine.threads"] == "2"
     assert run.data.metrics["tokens.output"] == 35
     artifacts = {a.path for a in client.list_artifacts(logged.run_id)}
-    assert {"diff.patch", "result.json", "check-t.txt"} <= artifacts
+    assert {"diff.patch", "result.json", "check-t.txt", "engine-command.txt"} <= artifacts
+    assert run.data.params["engine.version"] == "b1"
 
     traces = mlflow.search_traces(
         locations=[mlflow_experiment], run_id=logged.run_id, return_type="list"
