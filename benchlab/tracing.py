@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import statistics
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from benchlab.metrics import metrics_for
 from benchlab.results import AgentStep, ModelCall, TrialResult
 
 MAX_PARAM = 500  # MLflow's limit on a param value's length
@@ -55,66 +55,6 @@ def params_for(result: TrialResult) -> dict[str, str]:
         if result.engine.version:
             params.setdefault("engine.version", result.engine.version)
     return params
-
-
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
-    return ordered[index]
-
-
-def metrics_for(result: TrialResult) -> dict[str, float]:
-    """Dotted, stable metric names computed from the trial's own records."""
-    calls = result.calls
-    tool_calls = [tc for c in calls for tc in c.tool_calls]
-    metrics: dict[str, float] = {
-        "trial.wall_s": result.wall_s,
-        "trial.passed": float(result.status.value == "passed"),
-        "turns": float(len(calls)),
-        "tokens.input": float(result.input_tokens),
-        "tokens.output": float(result.output_tokens),
-        "tokens.total": float(result.input_tokens + result.output_tokens),
-        "tool_calls.total": float(len(tool_calls)),
-        "tool_calls.not_offered": float(sum(not tc.offered for tc in tool_calls)),
-        "tool_calls.invalid_json": float(sum(not tc.valid_json for tc in tool_calls)),
-        "calls.errors": float(sum(c.error is not None for c in calls)),
-        "model_time_s": sum((c.end_ns - c.start_ns) / 1e9 for c in calls),
-    }
-    ttfts = [c.ttft_s for c in calls if c.ttft_s is not None]
-    if ttfts:
-        metrics["ttft.p50_s"] = statistics.median(ttfts)
-        metrics["ttft.p95_s"] = _percentile(ttfts, 0.95)
-    for key, name in (
-        ("prompt_per_second", "speed.pp_tps"),
-        ("predicted_per_second", "speed.tg_tps"),
-    ):
-        values = [c.timings[key] for c in calls if c.timings.get(key)]
-        if values:
-            metrics[name] = statistics.fmean(values)
-    if result.agent is not None:
-        metrics["agent.duration_s"] = result.agent.duration_s
-        metrics["agent.steps"] = float(len(result.agent.steps))
-        metrics["agent.step_errors"] = float(sum(s.is_error for s in result.agent.steps))
-    if result.checks:
-        passed = sum(c.passed for c in result.checks)
-        metrics["checks.passed"] = float(passed)
-        metrics["checks.failed"] = float(len(result.checks) - passed)
-        metrics["checks.pass_rate"] = passed / len(result.checks)
-    if result.diff is not None:
-        metrics["diff.files_changed"] = float(result.diff.files_changed)
-        metrics["diff.insertions"] = float(result.diff.insertions)
-        metrics["diff.deletions"] = float(result.diff.deletions)
-        metrics["diff.outside_allowed"] = float(len(result.diff.outside_allowed))
-    if result.engine is not None:
-        if result.engine.load_time_s is not None:
-            metrics["engine.load_time_s"] = result.engine.load_time_s
-        if result.engine.peak_rss_bytes is not None:
-            metrics["engine.peak_rss_mb"] = result.engine.peak_rss_bytes / 2**20
-        if result.engine.counted_prompt_tokens is not None:
-            metrics["server.prompt_tokens"] = float(result.engine.counted_prompt_tokens)
-        if result.engine.counted_output_tokens is not None:
-            metrics["server.output_tokens"] = float(result.engine.counted_output_tokens)
-    return metrics
 
 
 def _chat_output(call: ModelCall) -> dict[str, Any]:

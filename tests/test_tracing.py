@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from benchlab.metrics import metrics_for
 from benchlab.results import (
     AgentRun,
     AgentStep,
@@ -18,7 +19,7 @@ from benchlab.results import (
     TrialStatus,
     Usage,
 )
-from benchlab.tracing import log_trial, metrics_for
+from benchlab.tracing import log_trial
 
 
 def make_result() -> TrialResult:
