@@ -60,8 +60,9 @@ def print_summary(
     console.print(table)
     console.print("Open the results:")
     console.print(
-        f"  MLflow UI:  uv run mlflow ui --backend-store-uri {tracking_uri(settings)} "
-        "--port 5000   then http://127.0.0.1:5000",
+        "  MLflow UI:  MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false uv run mlflow ui "
+        f"--backend-store-uri {tracking_uri(settings)} --workers 1 --port 5000"
+        "   then http://127.0.0.1:5000",
         markup=False,
         soft_wrap=True,
     )
