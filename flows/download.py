@@ -60,6 +60,22 @@ def write_manifests(
     return steps.finish(endpoint, download_plan, results)
 
 
+def transfer_files(
+    settings: Settings, endpoint: S3Endpoint, download_plan: DownloadPlan, console: Console
+) -> list[FileResult]:
+    """One ``transfer-file`` task per file, ``download_parallel`` at a time, with progress bars."""
+    runner: ThreadPoolTaskRunner[FileResult] = ThreadPoolTaskRunner(
+        max_workers=settings.download_parallel
+    )
+    with TransferBars(console) as bars, runner:
+        futures = [
+            runner.submit(transfer_file, dict(settings=settings, endpoint=endpoint,
+                                              download_plan=download_plan, item=item, bars=bars))
+            for item in unique_files(download_plan)
+        ]  # fmt: skip
+        return [future.result() for future in futures]
+
+
 @flow(name="download", log_prints=True, validate_parameters=False)
 def download(
     models: list[str] | None = None,
@@ -84,18 +100,9 @@ def download(
         download_plan = plan(settings, selection, endpoint)
         show_plan(download_plan, console)
         if dry_run:
-            return dry_run_report(download_plan)
-        runner: ThreadPoolTaskRunner[FileResult] = ThreadPoolTaskRunner(
-            max_workers=settings.download_parallel
-        )
-        with TransferBars(console) as bars, runner:
-            futures = [
-                runner.submit(transfer_file, dict(settings=settings, endpoint=endpoint,
-                                                  download_plan=download_plan, item=item,
-                                                  bars=bars))
-                for item in unique_files(download_plan)
-            ]  # fmt: skip
-            results = [future.result() for future in futures]
-        report = write_manifests(endpoint, download_plan, results)
+            report = dry_run_report(download_plan)
+        else:
+            results = transfer_files(settings, endpoint, download_plan, console)
+            report = write_manifests(endpoint, download_plan, results)
     console.print(report.summary())
     return report

@@ -75,6 +75,14 @@ class Repo:
     refs: set[str] = field(default_factory=lambda: {"main"})
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        # A client that stops reading (a failed upload, a test's abort) is expected here.
+        pass
+
+
 class HubDouble:
     """The hub on a free loopback port; use as a context manager."""
 
@@ -86,8 +94,7 @@ class HubDouble:
         self.drop_after: dict[str, int] = {}
         self.on_bytes: dict[str, tuple[int, Callable[[], None]]] = {}
         self._shas: dict[str, str] = {}
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self._server.daemon_threads = True
+        self._server = _Server(("127.0.0.1", 0), _handler(self))
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
@@ -99,7 +106,9 @@ class HubDouble:
         """The hub's base URL (what ``BENCHLAB_HF_ENDPOINT`` is set to)."""
         return f"http://127.0.0.1:{self.port}"
 
-    def add_repo(self, repo_id: str, files: list[HubFile], refs: tuple[str, ...] = ("main",)) -> str:
+    def add_repo(
+        self, repo_id: str, files: list[HubFile], refs: tuple[str, ...] = ("main",)
+    ) -> str:
         """Publish a repository; returns its commit sha."""
         commit = hashlib.sha1(repr((repo_id, [f.name for f in files])).encode()).hexdigest()
         self.repos[repo_id] = Repo(repo_id, commit, {f.name: f for f in files}, set(refs))
@@ -154,7 +163,9 @@ def _handler(hub: HubDouble) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:
             parts = urlsplit(self.path)
             path = unquote(parts.path)
-            hub.requests.append((self.command, path, {k.lower(): v for k, v in self.headers.items()}))
+            hub.requests.append(
+                (self.command, path, {k.lower(): v for k, v in self.headers.items()})
+            )
             if path.startswith("/api/models/"):
                 self._model_info(path.removeprefix("/api/models/"), parse_qs(parts.query))
             elif path.startswith("/lfs/"):
@@ -193,7 +204,9 @@ def _handler(hub: HubDouble) -> type[BaseHTTPRequestHandler]:
             rev, _, name = tail.partition("/")
             repo = hub.find(repo_id, rev)
             if repo is None:
-                return self._error(404, "RepoNotFound" if repo_id not in hub.repos else "RevisionNotFound")
+                return self._error(
+                    404, "RepoNotFound" if repo_id not in hub.repos else "RevisionNotFound"
+                )
             f = repo.files.get(name)
             if f is None:
                 return self._error(404, "EntryNotFound")
@@ -215,7 +228,11 @@ def _handler(hub: HubDouble) -> type[BaseHTTPRequestHandler]:
         def _lfs(self, name: str) -> None:
             for repo in hub.repos.values():
                 if name in repo.files:
-                    return self._send(repo.files[name], name, {"ETag": f'"{hub.published_sha256(repo.files[name])}"'})
+                    return self._send(
+                        repo.files[name],
+                        name,
+                        {"ETag": f'"{hub.published_sha256(repo.files[name])}"'},
+                    )
             self._error(404)
 
         def _send(self, f: HubFile, name: str, headers: dict[str, str]) -> None:

@@ -1,7 +1,8 @@
 """The download stage: models from the hub (or a local source) into the bucket, verified.
 
 :mod:`~benchlab.download.plan` decides what to move, :mod:`~benchlab.download.execute`
-moves it and writes manifests, :mod:`~benchlab.download.report` shows plan, progress and
+moves it (reading the hub ahead with :mod:`~benchlab.download.prefetch`) and writes
+manifests, :mod:`~benchlab.download.report` shows plan, progress and
 outcome, :mod:`~benchlab.download.steps` gives ``flows/download.py`` its steps.
 """
 

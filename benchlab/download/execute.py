@@ -10,6 +10,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict
 
 from benchlab.download.plan import DownloadPlan, PlannedFile, PlannedQuant
+from benchlab.download.prefetch import prefetch
 from benchlab.errors import ChecksumError, StoreError
 from benchlab.hub import Hub, is_network_error
 from benchlab.manifest import Manifest, ManifestFile, write_manifest
@@ -74,8 +75,9 @@ def transfer_file(
         manifest = upload_model(store, spec.spec, spec.quant, base_dir=base_dir, progress=count)
         stored = manifest.files[0]
         return FileResult(key=stored.key, size=stored.size, sha256=stored.sha256, sent=sent[0])
-    chunks: Iterator[bytes] = hub.stream(
-        planned.repo_id, planned.commit, planned.name, progress=count
+    # Both generators start on first use: a skipped upload opens no connection, no thread.
+    chunks: Iterator[bytes] = prefetch(
+        hub.stream(planned.repo_id, planned.commit, planned.name, progress=count)
     )
     try:
         info = store.put_stream(

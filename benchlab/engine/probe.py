@@ -118,7 +118,10 @@ def _pp_once(client: httpx.Client, base_url: str, prompt: list[int]) -> tuple[fl
     started = time.perf_counter()
     ttft: float | None = None
     timings: dict[str, Any] = {}
-    with client.stream("POST", f"{base_url}/completion", json=body) as answer:
+    # llama-server closes its side after a stream; not reusing the connection keeps the
+    # next request from racing with that close.
+    headers = {"connection": "close"}
+    with client.stream("POST", f"{base_url}/completion", json=body, headers=headers) as answer:
         _check(answer)
         for line in answer.iter_lines():
             if not line.startswith("data: "):

@@ -24,6 +24,7 @@ from benchlab.gateway.stream import (
     is_usage_only,
     stream_error_event,
 )
+from benchlab.gateway.upstream import UPSTREAM_ERRORS, UpstreamClient, UpstreamResponse
 
 
 class GatewayApp:
@@ -32,7 +33,7 @@ class GatewayApp:
     def __init__(self, routes: Mapping[str, TrialRecorder], timeout: httpx.Timeout) -> None:
         self.routes = routes
         self.timeout = timeout
-        self.client: httpx.AsyncClient | None = None
+        self.client: UpstreamClient | None = None
         self.app = Starlette(
             routes=[
                 Route("/t/{trial_id}/v1/chat/completions", self.chat, methods=["POST"]),
@@ -45,8 +46,7 @@ class GatewayApp:
 
     @asynccontextmanager
     async def _lifespan(self, _app: Starlette) -> AsyncIterator[None]:
-        limits = httpx.Limits(max_connections=None, max_keepalive_connections=64)
-        async with httpx.AsyncClient(timeout=self.timeout, limits=limits) as client:
+        async with UpstreamClient(self.timeout) as client:
             self.client = client
             yield
         self.client = None
@@ -102,7 +102,7 @@ class GatewayApp:
             return await self._stream(call)
         return await self._plain(call)
 
-    def _upstream(self, call: PendingCall, **overrides: Any) -> httpx.Request:
+    async def _send(self, call: PendingCall, **overrides: Any) -> UpstreamResponse:
         assert self.client is not None, "the gateway app runs without its lifespan"
         payload = {
             **call.body,
@@ -110,22 +110,8 @@ class GatewayApp:
             **call.token_cap(),
             **overrides,
         }
-        # Identity encoding keeps streamed bytes forwardable as they arrive.
-        headers = {"content-type": "application/json", "accept-encoding": "identity"}
-        if call.recorder.api_key:
-            headers["authorization"] = f"Bearer {call.recorder.api_key}"
         url = f"{call.recorder.upstream_base_url}/{call.endpoint}"
-        return self.client.build_request("POST", url, content=json.dumps(payload), headers=headers)
-
-    async def _send(self, call: PendingCall, stream: bool, **overrides: Any) -> httpx.Response:
-        assert self.client is not None
-        try:
-            return await self.client.send(self._upstream(call, **overrides), stream=stream)
-        except (httpx.RemoteProtocolError, httpx.WriteError):
-            # A pooled connection the upstream had already closed: nothing was answered,
-            # so one retry on a fresh connection is safe. llama-server closes its side
-            # after every streamed answer, so the next call can race with that close.
-            return await self.client.send(self._upstream(call, **overrides), stream=stream)
+        return await self.client.post(url, json.dumps(payload).encode(), call.recorder.api_key)
 
     def _unreachable(self, call: PendingCall, exc: Exception) -> Response:
         message = f"benchlab gateway: upstream failed: {type(exc).__name__}: {exc}"
@@ -134,24 +120,25 @@ class GatewayApp:
 
     async def _plain(self, call: PendingCall) -> Response:
         try:
-            upstream = await self._send(call, stream=False)
-        except httpx.HTTPError as exc:
+            upstream = await self._send(call)
+            content = await upstream.read()
+        except UPSTREAM_ERRORS as exc:
             return self._unreachable(call, exc)
         offered = offered_tool_names(call.body)
         answer, error = None, None
         try:
-            if upstream.status_code == 200:
-                data = upstream.json()
+            if upstream.status == 200:
+                data = json.loads(content)
                 if not isinstance(data, dict):
                     raise ValueError("not a JSON object")
                 answer = parse_answer(data, offered)
             else:
-                error = upstream.text[:2000]
+                error = content[:2000].decode(errors="replace")
         except ValueError as exc:
             error = f"unreadable upstream answer: {exc}"
-        call.record(answer, status=upstream.status_code, error=error)
-        media = upstream.headers.get("content-type", "application/json")
-        return Response(upstream.content, status_code=upstream.status_code, media_type=media)
+        call.record(answer, status=upstream.status, error=error)
+        media = upstream.content_type or "application/json"
+        return Response(content, status_code=upstream.status, media_type=media)
 
     async def _stream(self, call: PendingCall) -> Response:
         options = call.body.get("stream_options")
@@ -161,29 +148,28 @@ class GatewayApp:
             # Usage is needed for the record; the extra chunk is dropped again below.
             overrides["stream_options"] = {**(options or {}), "include_usage": True}
         try:
-            upstream = await self._send(call, stream=True, **overrides)
-        except httpx.HTTPError as exc:
+            upstream = await self._send(call, **overrides)
+            content = await upstream.read() if upstream.status != 200 else b""
+        except UPSTREAM_ERRORS as exc:
             return self._unreachable(call, exc)
-        if upstream.status_code != 200:
-            content = await upstream.aread()
-            await upstream.aclose()
-            call.record(None, status=upstream.status_code, error=content.decode(errors="replace"))
-            media = upstream.headers.get("content-type", "application/json")
-            return Response(content, status_code=upstream.status_code, media_type=media)
+        if upstream.status != 200:
+            call.record(None, status=upstream.status, error=content.decode(errors="replace"))
+            media = upstream.content_type or "application/json"
+            return Response(content, status_code=upstream.status, media_type=media)
         return StreamingResponse(
             self._relay(call, upstream, drop_usage=not asked_usage),
-            media_type=upstream.headers.get("content-type", "text/event-stream"),
+            media_type=upstream.content_type or "text/event-stream",
             headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
         )
 
     async def _relay(
-        self, call: PendingCall, upstream: httpx.Response, *, drop_usage: bool
+        self, call: PendingCall, upstream: UpstreamResponse, *, drop_usage: bool
     ) -> AsyncIterator[bytes]:
         acc = StreamAccumulator(offered_tool_names(call.body), call.started)
         splitter = EventSplitter()
         error: str | None = "client disconnected"
         try:
-            async for data in upstream.aiter_raw():
+            async for data in upstream.chunks():
                 for event in splitter.feed(data):
                     chunk = event_data(event)
                     acc.add(chunk)
@@ -195,7 +181,7 @@ class GatewayApp:
                 acc.add(event_data(rest))
                 yield rest
             error = None
-        except httpx.HTTPError as exc:
+        except UPSTREAM_ERRORS as exc:
             error = f"upstream stream broke: {type(exc).__name__}: {exc}"
             # The status line is long sent; an error event (as OpenAI and llama-server
             # send mid-stream) with no [DONE] after it is how the client learns.

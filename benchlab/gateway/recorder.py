@@ -29,7 +29,8 @@ class Limits:
     is left, and calls are refused once the total reaches it."""
 
     max_wall_s: float | None = None
-    """Seconds from the route's opening after which calls are refused (``wall_time``)."""
+    """Seconds from the route's opening after which calls are refused (``wall_time``); a
+    call already running then is left to finish (the agent's own timeout ends it)."""
 
 
 def _canonical_arguments(text: str) -> str:

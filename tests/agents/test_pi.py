@@ -14,8 +14,8 @@ from benchlab.agents.pi_events import parse_events
 from benchlab.config import load_task
 from benchlab.errors import AgentError
 from benchlab.workspace import prepare_workspace
-from tests.fixtures.agents import CACHE_ROOT
 from tests.agents.openai_double import Reply, ScriptedOpenAI
+from tests.fixtures.agents import CACHE_ROOT
 from tests.fixtures.llama import MODEL_ALIAS
 from tests.helpers_proc import marker, wait_gone
 
