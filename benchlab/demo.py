@@ -13,6 +13,7 @@ from pathlib import Path
 from benchlab.agents.pi import PiHarness
 from benchlab.cache import ModelCache
 from benchlab.config import LocalModel, ModelsFile, TaskSpec, find_task, validate_all
+from benchlab.config.cells import Cell, model_cells
 from benchlab.download.steps import object_store_endpoint
 from benchlab.engine.binary import find_llama_server, server_version
 from benchlab.engine.counters import read_counters, token_delta
@@ -33,7 +34,8 @@ class DemoPlan:
 
     models: ModelsFile
     model: LocalModel
-    quant: str
+    cell: Cell
+    """The first cell of the model's sweep: its first quant under its first engine config."""
     task: TaskSpec
     task_dir: Path
     models_dir: Path
@@ -56,7 +58,7 @@ def plan_demo(settings: Settings, task_name: str, model_name: str | None) -> Dem
     return DemoPlan(
         models=models,
         model=model,
-        quant=model.quant_tags[0],
+        cell=model_cells(models, model)[0],
         task=task,
         task_dir=settings.tasks_dir.resolve(),
         models_dir=settings.models_file.resolve().parent,
@@ -73,7 +75,7 @@ def stage_model(settings: Settings, plan: DemoPlan) -> Path:
     """Put the model into S3 through the store, then fetch it back verified into the cache."""
     with object_store_endpoint(settings) as endpoint:
         store = _store(settings, plan.models.bucket, endpoint)
-        manifest = upload_model(store, plan.model, plan.quant, base_dir=plan.models_dir)
+        manifest = upload_model(store, plan.model, plan.cell.quant, base_dir=plan.models_dir)
         cache = ModelCache(
             settings.state_dir / "cache" / "models", store, int(settings.cache_max_gb * 2**30)
         )
@@ -102,7 +104,7 @@ def run_on_engine(
     """
     start_ns = time.time_ns()
     binary = find_llama_server(settings.llama_server)
-    engine = plan.models.engine_for(plan.model)
+    engine = plan.cell.engine
     context = engine.ctx_size or plan.model.context_size
     server = LlamaServer(
         binary,
@@ -122,7 +124,8 @@ def run_on_engine(
         task=plan.task,
         task_dir=plan.task_dir,
         model=plan.model.name,
-        quant=plan.quant,
+        quant=plan.cell.quant,
+        cell=plan.cell.id,
         upstream_base_url=server.openai_base_url,
         model_alias=plan.model.name,
         context_window=context // engine.parallel,
@@ -152,13 +155,13 @@ def run_on_engine(
 
 def engine_params(plan: DemoPlan, *, engine_ctx: int) -> dict[str, str]:
     """Run params for the model and engine (``model.*``, ``quant``, ``engine.*``)."""
-    engine = plan.models.engine_for(plan.model)
+    engine = plan.cell.engine
     params = {
         "model.name": plan.model.name,
         "model.repo_id": plan.model.repo_id,
         "model.revision": plan.model.revision,
         "model.source": plan.model.source or "hub",
-        "quant": plan.quant,
+        "quant": plan.cell.quant,
         "engine.ctx_size": str(engine_ctx),
     }
     for key, value in engine.model_dump().items():

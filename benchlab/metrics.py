@@ -28,6 +28,7 @@ def metrics_for(result: TrialResult) -> dict[str, float]:
         "tool_calls.not_offered": float(sum(not tc.offered for tc in tool_calls)),
         "tool_calls.invalid_json": float(sum(not tc.valid_json for tc in tool_calls)),
         "calls.errors": float(sum(c.error is not None for c in calls)),
+        "tool_calls.repeated": float(sum(c.repeated_tool_calls > 0 for c in calls)),
         "model_time_s": sum((c.end_ns - c.start_ns) / 1e9 for c in calls),
     }
     ttfts = [c.ttft_s for c in calls if c.ttft_s is not None]

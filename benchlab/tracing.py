@@ -125,6 +125,7 @@ def _log_trace(result: TrialResult, run_id: str, experiment_id: str) -> str:
             "finish_reason": call.finish_reason,
             "stopped_by": call.stopped_by,
             "error": call.error,
+            "tool_calls.repeated": call.repeated_tool_calls,
             "tool_calls.not_offered": [tc.name for tc in call.tool_calls if not tc.offered],
             "tool_calls.invalid_json": [tc.name for tc in call.tool_calls if not tc.valid_json],
         }

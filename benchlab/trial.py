@@ -114,6 +114,7 @@ def run_trial(
             limits=Limits(
                 max_turns=task.limits.max_turns,
                 max_output_tokens=task.limits.max_output_tokens,
+                max_wall_s=task.limits.timeout_s,
             ),
         )
         try:

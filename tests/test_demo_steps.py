@@ -27,7 +27,8 @@ def settings(tmp_path: Path) -> Settings:
 
 def test_plan_picks_the_first_local_model(tmp_path: Path) -> None:
     plan = plan_demo(settings(tmp_path), "sample", None)
-    assert plan.model.name == "gemma3-270m" and plan.quant == "Q4_K_M"
+    assert plan.model.name == "gemma3-270m" and plan.cell.quant == "Q4_K_M"
+    assert plan.cell.id == plan_demo(settings(tmp_path), "sample", None).cell.id
     assert plan.task.name == "sample"
 
 

@@ -124,6 +124,13 @@ class ModelsFile(Frozen):
             seen.add(model.name)
         return self
 
+    @model_validator(mode="after")
+    def _every_model_has_a_cell(self) -> ModelsFile:
+        for model in self.models:
+            if isinstance(model, LocalModel) and not self.engines_for(model):
+                raise ValueError(f"model {model.name!r}: exclude removes every combination")
+        return self
+
     def get(self, name: str) -> LocalModel | ApiModel:
         """The model called ``name``; an unknown name lists the valid ones."""
         from benchlab.errors import unknown_name

@@ -17,7 +17,7 @@ from __future__ import annotations
 import itertools
 from typing import Annotated, Any, TypeVar
 
-from pydantic import Discriminator, Field, Tag, model_validator
+from pydantic import Discriminator, Field, Tag
 
 from benchlab.config.base import Frozen
 from benchlab.config.engine import (
@@ -127,12 +127,6 @@ class EngineSweep(EngineAxes):
     exclude: tuple[EngineAxes, ...] = ()
     """Combinations to leave out: a combination is removed when, for every setting an
     entry names, its value is the entry's value (or one of the entry's listed values)."""
-
-    @model_validator(mode="after")
-    def _some_left(self) -> EngineSweep:
-        if not expand(self):
-            raise ValueError("exclude removes every combination")
-        return self
 
 
 def _matches(config: EngineConfig, exclude: dict[str, tuple[Any, ...]]) -> bool:

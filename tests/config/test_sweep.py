@@ -144,8 +144,19 @@ def test_exclude_of_everything_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as exc:
         load_models(path)
     assert [str(p) for p in exc.value.problems] == [
-        f"{path}:1: engine: exclude removes every combination"
+        f"{path}:1: model 'm': exclude removes every combination"
     ]
+
+
+def test_model_exclude_applies_to_the_top_level_sweep(tmp_path: Path) -> None:
+    top = SWEEP.replace("threads: 2", "threads: [2, 3]")
+    some = top + "    engine:\n      exclude: [{threads: 2}]\n"
+    cells = cells_of(write(tmp_path / "some.yaml", some))
+    assert len(cells) == 4 and {c.engine.threads for c in cells} == {3}
+    every = top + "    engine:\n      exclude: [{threads: [2, 3]}]\n"
+    with pytest.raises(ConfigError) as exc:
+        load_models(write(tmp_path / "every.yaml", every))
+    assert "model 'm': exclude removes every combination" in str(exc.value)
 
 
 def test_sweep_fields_mirror_engine_config() -> None:
