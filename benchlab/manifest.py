@@ -81,6 +81,31 @@ def manifest_key(repo_id: str, revision: str, quant: str) -> str:
     return f"models/{repo_id}/{revision}/{quant}/{MANIFEST_NAME}"
 
 
+def ref_key(repo_id: str, revision: str) -> str:
+    """The bucket key of the pointer from a branch or tag to the commit downloaded for it."""
+    return f"models/{repo_id}/refs/{revision}.json"
+
+
+def write_ref(store: ObjectStore, repo_id: str, revision: str, commit: str) -> None:
+    """Record that ``revision`` of ``repo_id`` resolved to ``commit`` when it was downloaded."""
+    if revision != commit and store.get_json(ref_key(repo_id, revision)) != {"commit": commit}:
+        store.put_json(ref_key(repo_id, revision), {"commit": commit})
+
+
+def find_manifest(store: ObjectStore, repo_id: str, revision: str, quant: str) -> Manifest | None:
+    """The manifest for a revision as ``models.yaml`` names it (a branch, tag or commit).
+
+    A branch or tag is followed through the pointer the download stage wrote, so the
+    simulate stage runs exactly the bytes that were downloaded, without asking the hub.
+    """
+    pointer = store.get_json(ref_key(repo_id, revision))
+    if isinstance(pointer, dict) and isinstance(pointer.get("commit"), str):
+        found = read_manifest(store, repo_id, pointer["commit"], quant)
+        if found is not None:
+            return found
+    return read_manifest(store, repo_id, revision, quant)
+
+
 def read_manifest(store: ObjectStore, repo_id: str, revision: str, quant: str) -> Manifest | None:
     """The stored manifest of a model and quantization, or None if there is none.
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from benchlab.cache import ModelCache
 from benchlab.config import ApiModel, LocalModel, ModelsFile
 from benchlab.download import execute_plan, is_retryable, plan_download, transfer_file
 from benchlab.download.plan import select_models
@@ -65,6 +66,26 @@ def test_download_is_verified_and_a_second_run_moves_nothing(
     assert report.sent_bytes == 0 and report.skipped_files == 4
     assert report.summary().startswith("transferred 0 bytes; skipped 1.02 MB (4 of 4 files")
     assert manifests2[1].created_at == q8.created_at  # not rewritten
+
+
+def test_cache_fetches_a_downloaded_model_by_name_and_quant(
+    store: ObjectStore, hub_repos: HubRepos, tmp_path: Path
+) -> None:
+    hub = Hub(hub_repos.hub.url)
+    model = _tiny(hub_repos, "q8_0", revision="v1")
+    cache = ModelCache(tmp_path / "cache", store, max_bytes=10 * MiB)
+    with pytest.raises(StoreError, match="run: benchlab download --model tiny"):
+        cache.fetch_model(model, "q8_0")
+    execute_plan(plan_download(store, hub, [model]), store, hub)
+    path = cache.fetch_model(model, "q8_0")
+    # The branch name led to the commit's manifest; split parts sit side by side.
+    assert path.name == "tiny-Q8_0-00001-of-00003.gguf"
+    assert sorted(p.name for p in path.parent.glob("*.gguf")) == [
+        f"tiny-Q8_0-0000{i}-of-00003.gguf" for i in (1, 2, 3)
+    ]
+    q8 = read_manifest(store, hub_repos.tiny, hub_repos.tiny_commit, "q8_0")
+    assert q8 is not None
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == q8.files[0].sha256
 
 
 def test_checksum_mismatch_leaves_no_object_and_is_not_retried(

@@ -13,7 +13,7 @@ from benchlab.download.plan import DownloadPlan, PlannedFile, PlannedQuant
 from benchlab.download.prefetch import prefetch
 from benchlab.errors import ChecksumError, StoreError
 from benchlab.hub import Hub, is_network_error
-from benchlab.manifest import Manifest, ManifestFile, write_manifest
+from benchlab.manifest import Manifest, ManifestFile, write_manifest, write_ref
 from benchlab.sources import upload_model
 from benchlab.store import ObjectStore
 
@@ -95,11 +95,13 @@ def transfer_file(
 def write_quant_manifest(
     store: ObjectStore, quant: PlannedQuant, results: Mapping[str, FileResult]
 ) -> Manifest:
-    """Write the manifest of one model and quant from its files' results (unchanged: kept)."""
+    """Write the manifest of one model and quant from its files' results (unchanged: kept),
+    and the pointer from the model's revision to the commit it resolved to."""
     files = tuple(
         ManifestFile(name=f.name, key=f.key, size=results[f.key].size, sha256=results[f.key].sha256)
         for f in quant.files
     )
+    write_ref(store, quant.spec.repo_id, quant.spec.revision, quant.commit)
     return write_manifest(
         store,
         Manifest(
