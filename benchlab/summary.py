@@ -54,6 +54,13 @@ def print_summary(
         "checks", ", ".join(f"{c.name}: {'pass' if c.passed else 'fail'}" for c in result.checks)
     )
     table.add_row("wall time", f"{result.wall_s:.1f}s")
+    probe = result.engine.probe if result.engine else {}
+    if probe:
+        table.add_row(
+            "engine speed",
+            f"prompt {probe['probe.pp_tps']:.0f} tok/s, generation {probe['probe.tg_tps']:.1f} "
+            f"tok/s, first token {probe['probe.ttft_s'] * 1000:.0f} ms (speed probe)",
+        )
     table.add_row("MLflow run", f"{logged.run_id} (experiment {logged.experiment_id})")
     table.add_row("MLflow trace", logged.trace_id)
     table.add_row("tracking store", tracking_uri(settings))

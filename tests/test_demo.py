@@ -67,6 +67,8 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
         assert run.data.tags["task"] == "sample"
         assert run.data.tags["status"] in {"passed", "failed", "timeout", "limit", "error"}
         assert run.data.params["engine.ctx_size"] == "8192"
+        assert run.data.metrics["probe.pp_tps"] > 0 and run.data.metrics["probe.tg_tps"] > 0
+        assert run.data.tags["cell"]
         artifacts = {a.path for a in MlflowClient().list_artifacts(run.info.run_id)}
         assert {"diff.patch", "result.json"} <= artifacts
 
