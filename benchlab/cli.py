@@ -50,10 +50,12 @@ def check(config: ConfigOpt = None, tasks_dir: TasksOpt = None) -> None:
     from benchlab.config import validate_all
 
     settings = _settings(config, tasks_dir)
+    from benchlab.config.cells import sweep_cells
+
     models, tasks = validate_all(settings.models_file, settings.tasks_dir)
     out.print(
-        f"[green]ok[/green]: {settings.models_file} ({len(models.models)} models), "
-        f"{settings.tasks_dir} ({len(tasks)} tasks)"
+        f"[green]ok[/green]: {settings.models_file} ({len(models.models)} models, "
+        f"{len(sweep_cells(models))} engine cells), {settings.tasks_dir} ({len(tasks)} tasks)"
     )
 
 
