@@ -132,7 +132,7 @@ def demo(
     """Run one trial end to end on the embedded defaults and show where the results are."""
     from benchlab.demo import plan_demo
     from benchlab.orchestration import configure_prefect
-    from benchlab.summary import print_summary, token_accounting
+    from benchlab.summary import print_summary
 
     settings = _settings(config, tasks_dir)
     plan = plan_demo(settings, task, model)
@@ -140,8 +140,7 @@ def demo(
     from flows.demo import demo as demo_flow
 
     result, logged = demo_flow(settings, plan)
-    print_summary(out, settings, result, logged)
-    if not token_accounting(result)[0]:
+    if not print_summary(out, settings, result, logged):
         raise BenchlabError("the trace's token counts differ from llama-server's own counters")
 
 

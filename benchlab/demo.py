@@ -14,7 +14,7 @@ from benchlab.agents.pi import PiHarness
 from benchlab.cache import ModelCache
 from benchlab.config import LocalModel, ModelsFile, TaskSpec, find_task, validate_all
 from benchlab.config.cells import Cell, model_cells
-from benchlab.download.steps import object_store_endpoint
+from benchlab.download.steps import object_store_endpoint, store_for
 from benchlab.engine.binary import find_llama_server, server_version
 from benchlab.engine.counters import read_counters, token_delta
 from benchlab.engine.probe import ProbeSettings, run_probe
@@ -22,10 +22,8 @@ from benchlab.engine.server import LlamaServer
 from benchlab.errors import EngineError, UsageError
 from benchlab.gateway import Gateway
 from benchlab.results import EngineInfo, TrialResult
-from benchlab.services.s3 import S3Endpoint
 from benchlab.settings import Settings
 from benchlab.sources import upload_model
-from benchlab.store import ObjectStore
 from benchlab.trial import TrialSpec, error_result, run_trial
 
 
@@ -66,16 +64,10 @@ def plan_demo(settings: Settings, task_name: str, model_name: str | None) -> Dem
     )
 
 
-def _store(settings: Settings, bucket: str, endpoint: S3Endpoint) -> ObjectStore:
-    store = ObjectStore(endpoint, settings.s3_bucket or bucket)
-    store.ensure_bucket()
-    return store
-
-
 def stage_model(settings: Settings, plan: DemoPlan) -> Path:
     """Put the model into S3 through the store, then fetch it back verified into the cache."""
     with object_store_endpoint(settings) as endpoint:
-        store = _store(settings, plan.models.bucket, endpoint)
+        store = store_for(endpoint, settings.s3_bucket or plan.models.bucket)
         manifest = upload_model(store, plan.model, plan.cell.quant, base_dir=plan.models_dir)
         cache = ModelCache(
             settings.state_dir / "cache" / "models", store, int(settings.cache_max_gb * 2**30)

@@ -1,7 +1,7 @@
 """Settings: the only code in benchlab that reads the environment.
 
 Besides the ``BENCHLAB_*`` settings, it hands out the few host variables child
-processes inherit (:func:`inherited_env`) and API keys by variable name.
+processes inherit (:func:`inherited_env`).
 """
 
 from __future__ import annotations
@@ -94,11 +94,6 @@ class Settings(BaseSettings):
 def get_settings() -> Settings:
     """The process-wide settings, read once."""
     return Settings()
-
-
-def api_key(env_var: str) -> str | None:
-    """The value of the environment variable that holds an API provider's key."""
-    return os.environ.get(env_var)
 
 
 # Child processes (git, npm, the agent, a check, a server) inherit only these host

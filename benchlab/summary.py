@@ -31,8 +31,12 @@ def token_accounting(result: TrialResult) -> tuple[bool, str]:
 
 def print_summary(
     console: Console, settings: Settings, result: TrialResult, logged: LoggedTrial
-) -> None:
-    """A table of the trial and the commands to open MLflow and Prefect."""
+) -> bool:
+    """A table of the trial and the commands to open MLflow and Prefect.
+
+    Returns:
+        Whether the trace's token counts agree with the server's own counters.
+    """
     table = Table(title=f"trial {result.trial_id}", show_header=False)
     table.add_column("what", style="bold")
     table.add_column("value", overflow="fold")
@@ -79,3 +83,4 @@ def print_summary(
         markup=False,
         soft_wrap=True,
     )
+    return ok

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -208,8 +207,3 @@ def log_trial(
         trace_id = _log_trace(result, run_id, experiment_id)
         mlflow.set_tag("trace_id", trace_id)
     return LoggedTrial(run_id=run_id, trace_id=trace_id, experiment_id=experiment_id)
-
-
-def to_json(value: Any) -> str:
-    """Compact JSON for params and attributes."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)

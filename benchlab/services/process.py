@@ -8,7 +8,7 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -152,10 +152,3 @@ def http_ok(url: str, timeout_s: float = 2.0) -> bool:
         return httpx.get(url, timeout=timeout_s).is_success
     except httpx.HTTPError:
         return False
-
-
-@contextlib.contextmanager
-def running(process: ManagedProcess) -> Iterator[ManagedProcess]:
-    """Start ``process`` and stop it when the block ends."""
-    with process:
-        yield process

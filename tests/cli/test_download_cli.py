@@ -9,8 +9,8 @@ import pytest
 
 from benchlab.services.s3 import S3Endpoint
 from benchlab.store import ObjectStore
-from tests.cli.test_cli import benchlab
 from tests.fixtures.hub import HubRepos
+from tests.run_cli import benchlab
 
 
 def _env(tmp_path: Path, s3: S3Endpoint, store: ObjectStore, hub: HubRepos) -> dict[str, str]:
@@ -22,6 +22,16 @@ def _env(tmp_path: Path, s3: S3Endpoint, store: ObjectStore, hub: HubRepos) -> d
         "BENCHLAB_S3_ACCESS_KEY": s3.access_key.get_secret_value(),
         "BENCHLAB_S3_SECRET_KEY": s3.secret_key.get_secret_value(),
         "BENCHLAB_S3_BUCKET": store.bucket,
+    }
+
+
+def _flow_env(tmp_path: Path, s3: S3Endpoint, store: ObjectStore, hub: HubRepos) -> dict[str, str]:
+    """``_env`` plus the API of the Prefect test harness the flow reports to."""
+    from prefect.settings import PREFECT_API_URL
+
+    return {
+        **_env(tmp_path, s3, store, hub),
+        "BENCHLAB_PREFECT_API_URL": str(PREFECT_API_URL.value()),
     }
 
 
@@ -39,10 +49,7 @@ def _models(tmp_path: Path, repo: str, tags: str, revision: str = "main") -> Pat
 def test_download_twice_second_run_transfers_zero_bytes(
     tmp_path: Path, s3_server: S3Endpoint, store: ObjectStore, hub_repos: HubRepos
 ) -> None:
-    from prefect.settings import PREFECT_API_URL
-
-    env = _env(tmp_path, s3_server, store, hub_repos)
-    env["BENCHLAB_PREFECT_API_URL"] = str(PREFECT_API_URL.value())
+    env = _flow_env(tmp_path, s3_server, store, hub_repos)
     config = str(_models(tmp_path, hub_repos.gemma, "Q4_K_M"))
     first = benchlab("download", "--config", config, env=env)
     assert first.returncode == 0, first.stderr[-3000:]
@@ -94,10 +101,7 @@ def test_unknown_model_name_exits_2(
 def test_dry_run_prints_the_plan_and_transfers_nothing(
     tmp_path: Path, s3_server: S3Endpoint, store: ObjectStore, hub_repos: HubRepos
 ) -> None:
-    from prefect.settings import PREFECT_API_URL
-
-    env = _env(tmp_path, s3_server, store, hub_repos)
-    env["BENCHLAB_PREFECT_API_URL"] = str(PREFECT_API_URL.value())
+    env = _flow_env(tmp_path, s3_server, store, hub_repos)
     config = str(_models(tmp_path, hub_repos.tiny, "Q8_0"))
     done = benchlab("download", "-c", config, "--dry-run", env=env)
     assert done.returncode == 0, done.stderr[-3000:]

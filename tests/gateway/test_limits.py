@@ -5,15 +5,13 @@ from __future__ import annotations
 import copy
 import time
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
-import pytest
 
 from benchlab.gateway import Gateway, Limits
 from tests.engine.requests import READ_TOOL, short_request
-from tests.gateway.fake_openai import Script, fake_openai
+from tests.gateway.fake_openai import Script
 
 
 def _answer(*calls: tuple[str, str]) -> dict[str, Any]:
@@ -28,12 +26,6 @@ def _answer(*calls: tuple[str, str]) -> dict[str, Any]:
         "choices": [{"index": 0, "finish_reason": "stop", "message": message}],
         "usage": {"prompt_tokens": 3, "completion_tokens": 2},
     }
-
-
-@pytest.fixture
-def fake() -> Iterator[tuple[str, Script]]:
-    with fake_openai() as running:
-        yield running
 
 
 def _open(gateway: Gateway, upstream: str, limits: Limits | None = None) -> tuple[str, str]:

@@ -6,15 +6,13 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
-import pytest
 
 from benchlab.gateway import Gateway, Limits
 from tests.engine.requests import READ_TOOL, short_request
-from tests.gateway.fake_openai import Script, fake_openai
+from tests.gateway.fake_openai import Script
 
 KEY = "sk-test-" + "S3CRET" * 4
 
@@ -48,12 +46,6 @@ TOOL_ANSWER: dict[str, Any] = {
 
 def _chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
     return {"choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
-
-
-@pytest.fixture
-def fake() -> Iterator[tuple[str, Script]]:
-    with fake_openai() as running:
-        yield running
 
 
 def _open(gateway: Gateway, upstream: str, limits: Limits | None = None) -> tuple[str, str]:
