@@ -8,8 +8,10 @@ from pathlib import Path
 from benchlab.config.tasks import Check
 from benchlab.errors import ServiceError
 from benchlab.results import CheckResult
+from benchlab.sandbox.base import SandboxSession
 from benchlab.settings import inherited_env
 from benchlab.shell import TAIL_BYTES, run_shell
+from benchlab.testreport import TestCounts, parse_junit, parse_pytest, parse_unittest
 
 
 def run_check(
@@ -19,6 +21,7 @@ def run_check(
     env: Mapping[str, str] | None = None,
     log_path: Path | None = None,
     tail_bytes: int = TAIL_BYTES,
+    sandbox: SandboxSession | None = None,
 ) -> CheckResult:
     """Run one check with ``bash -c`` in its own process group.
 
@@ -29,10 +32,11 @@ def run_check(
             TLS settings (see :func:`benchlab.settings.inherited_env`).
         log_path: Where its full output goes; only the tail is kept otherwise.
         tail_bytes: How much output the result keeps.
+        sandbox: Where it runs; on the host when None.
 
     Returns:
-        The result; a check that cannot even start counts as failed, with the reason
-        as its output.
+        The result, with test counts when the check names a report to read; a check
+        that cannot even start counts as failed, with the reason as its output.
     """
     try:
         result = run_shell(
@@ -42,6 +46,7 @@ def run_check(
             timeout_s=check.timeout_s,
             log_path=log_path,
             tail_bytes=tail_bytes,
+            sandbox=sandbox,
         )
     except ServiceError as exc:
         return CheckResult(
@@ -56,6 +61,9 @@ def run_check(
     output = result.output
     if result.timed_out:
         output += f"\n[benchlab: check stopped after its timeout of {check.timeout_s:g}s]"
+    counts = _test_counts(check, workspace, log_path, output)
+    if (check.tests or check.junit) and counts is None:
+        output += "\n[benchlab: no test report found to count tests from]"
     return CheckResult(
         name=check.name,
         command=check.run,
@@ -65,7 +73,22 @@ def run_check(
         duration_s=result.duration_s,
         output=output,
         timed_out=result.timed_out,
+        tests_passed=counts.passed if counts else None,
+        tests_failed=counts.failed + counts.errors if counts else None,
+        tests_skipped=counts.skipped if counts else None,
     )
+
+
+def _test_counts(
+    check: Check, workspace: Path, log_path: Path | None, tail: str
+) -> TestCounts | None:
+    if check.junit:
+        return parse_junit(workspace / check.junit)
+    if check.tests is None:
+        return None
+    # The summary is at the end; the full log has it even when the tail was cut.
+    text = log_path.read_text(errors="replace") if log_path and log_path.is_file() else tail
+    return parse_pytest(text) if check.tests == "pytest" else parse_unittest(text)
 
 
 def run_checks(
@@ -75,6 +98,7 @@ def run_checks(
     env: Mapping[str, str] | None = None,
     log_dir: Path | None = None,
     tail_bytes: int = TAIL_BYTES,
+    sandbox: SandboxSession | None = None,
 ) -> tuple[CheckResult, ...]:
     """Run every check in order, whether or not earlier ones passed.
 
@@ -84,6 +108,7 @@ def run_checks(
         env: Their environment (see :func:`run_check`).
         log_dir: If given, each check's full output is kept as ``<index>-<name>.log``.
         tail_bytes: How much output each result keeps.
+        sandbox: Where they run; on the host when None.
 
     Returns:
         One result per check, in order.
@@ -94,6 +119,13 @@ def run_checks(
         if log_dir is not None:
             log_path = log_dir / f"{index:02d}-{check.name.replace(' ', '_')}.log"
         results.append(
-            run_check(check, workspace, env=env, log_path=log_path, tail_bytes=tail_bytes)
+            run_check(
+                check,
+                workspace,
+                env=env,
+                log_path=log_path,
+                tail_bytes=tail_bytes,
+                sandbox=sandbox,
+            )
         )
     return tuple(results)

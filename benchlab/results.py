@@ -183,6 +183,15 @@ class CheckResult(Record):
     timed_out: bool = False
     """Whether the check was stopped at its timeout."""
 
+    tests_passed: int | None = None
+    """Tests that passed, when the check's test report could be read."""
+
+    tests_failed: int | None = None
+    """Tests that failed or errored, when the check's test report could be read."""
+
+    tests_skipped: int | None = None
+    """Tests skipped, when the check's test report could be read."""
+
 
 class DiffResult(Record):
     """What the agent changed in the workspace."""
@@ -274,6 +283,18 @@ class TrialResult(Record):
 
     repeat: int = 0
     """Repeat index of this task in the sweep."""
+
+    key: str = ""
+    """The trial's identity within its sweep (cell, task, agent, repeat), used to resume."""
+
+    seed: int | None = None
+    """The sampling seed of this repeat."""
+
+    sandbox: str = ""
+    """Where the agent's tools ran (``local``, ``docker``)."""
+
+    tampered: tuple[str, ...] = ()
+    """Protected paths the agent changed (checks ran against the pristine files)."""
 
     harness: str = ""
     """Agent harness name."""

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchlab.sandbox.base import SandboxSession
 from benchlab.services.process import ManagedProcess
 
 TAIL_BYTES = 20_000
@@ -41,6 +42,7 @@ def run_shell(
     log_path: Path | None = None,
     tail_bytes: int = TAIL_BYTES,
     grace_s: float = 5.0,
+    sandbox: SandboxSession | None = None,
 ) -> ShellResult:
     """Run ``bash -c command`` in a new process group and wait for it.
 
@@ -55,15 +57,18 @@ def run_shell(
         log_path: Where the full output goes; a temporary file if None.
         tail_bytes: How many bytes of output to keep in the result.
         grace_s: Time between SIGTERM and SIGKILL when stopping the group.
+        sandbox: Where the command runs; on the host when None.
 
     Returns:
         The exit code, output tail, duration and whether it timed out.
     """
     with tempfile.TemporaryDirectory(prefix="benchlab-sh-") as tmp:
         log = log_path or Path(tmp) / "output.log"
-        process = ManagedProcess(
-            ["bash", "-c", command], log_path=log, env=env, cwd=cwd, grace_s=grace_s
-        )
+        argv: tuple[str, ...] = ("bash", "-c", command)
+        if sandbox is not None:
+            wrapped = sandbox.wrap(argv, cwd=cwd, env=env)
+            argv, cwd, env = wrapped.argv, wrapped.cwd, wrapped.env
+        process = ManagedProcess(list(argv), log_path=log, env=env, cwd=cwd, grace_s=grace_s)
         start = time.monotonic()
         timed_out = False
         with process:

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from benchlab import protect
 from benchlab.agents.base import AgentEndpoint, Harness
+from benchlab.agents.runner import StopSignal, stop_on
 from benchlab.checks import run_checks
 from benchlab.config.tasks import TaskSpec
 from benchlab.errors import BenchlabError
@@ -27,7 +29,13 @@ from benchlab.results import (
     TrialResult,
     TrialStatus,
 )
+from benchlab.sandbox.base import Sandbox
+from benchlab.sandbox.local import LocalSandbox
+from benchlab.watchdog import StuckWatch
 from benchlab.workspace import prepare_workspace
+
+DEFAULT_STUCK_AFTER_S = 300.0
+"""Idle time (no model call, no workspace change) after which a trial is ended."""
 
 
 @dataclass(frozen=True)
@@ -50,6 +58,14 @@ class TrialSpec:
     params: Mapping[str, str] = field(default_factory=dict)
     api_key: str | None = None
     """Upstream API key; held by the gateway, never given to the agent."""
+    key: str = ""
+    """The trial's identity in its sweep (see :mod:`benchlab.simulate.plan`)."""
+    seed: int | None = None
+    """Sampling seed of this repeat, set by the gateway on calls that give none."""
+    sandbox: Sandbox | None = None
+    """Where the agent's tools and the checks run; the local sandbox when None."""
+    stuck_after_s: float | None = None
+    """Idle time that ends the trial as ``timeout``; the task's, else the default."""
 
 
 def new_trial_id() -> str:
@@ -62,9 +78,14 @@ def _status(
     calls: list[ModelCall],
     checks: tuple[CheckResult, ...],
     max_output_tokens: int,
+    *,
+    stop: StopSignal,
+    tampered: tuple[str, ...],
 ) -> tuple[TrialStatus, str]:
     if agent is None:
         return TrialStatus.error, "agent did not run"
+    if stop.is_set():
+        return TrialStatus.timeout, stop.reason or "agent stopped"
     if agent.stopped_by == "timeout":
         return TrialStatus.timeout, "agent stopped at the time limit"
     # Before the agent's own error: an agent refused by the gateway reports that as one.
@@ -79,6 +100,8 @@ def _status(
     failed = [c.name for c in checks if not c.passed]
     if failed:
         return TrialStatus.failed, f"checks failed: {', '.join(failed)}"
+    if tampered:
+        return TrialStatus.failed, f"tampered with protected paths: {', '.join(tampered)}"
     return TrialStatus.passed, ""
 
 
@@ -96,14 +119,17 @@ def run_trial(
     trial_dir = trials_dir / trial_id
     trial_dir.mkdir(parents=True, exist_ok=True)
     task = spec.task
+    sandbox = spec.sandbox or LocalSandbox()
     start_ns = time.time_ns()
     agent: AgentRun | None = None
     calls: list[ModelCall] = []
     diff: DiffResult | None = None
     checks: tuple[CheckResult, ...] = ()
+    tampered: tuple[str, ...] = ()
     status = TrialStatus.error
     reason = "trial did not finish"
     workspace = None
+    stop = StopSignal()
     try:
         workspace = prepare_workspace(task, spec.task_dir, parent=trial_dir)
         route = gateway.open_route(
@@ -117,26 +143,44 @@ def run_trial(
                 max_wall_s=task.limits.timeout_s,
             ),
         )
-        try:
-            endpoint = AgentEndpoint(
-                base_url=route,
-                model=spec.model_alias,
-                context_window=spec.context_window,
-                max_output_tokens=min(task.limits.max_output_tokens, spec.context_window // 2),
+        with sandbox.session(
+            trial_dir, workspace.path, readonly=harness.install_paths()
+        ) as session:
+            try:
+                endpoint = AgentEndpoint(
+                    base_url=route,
+                    model=spec.model_alias,
+                    context_window=spec.context_window,
+                    max_output_tokens=min(task.limits.max_output_tokens, spec.context_window // 2),
+                )
+                stuck_after = spec.stuck_after_s or task.stuck_after_s or DEFAULT_STUCK_AFTER_S
+                activity = _route_activity(gateway, trial_id)
+                with stop_on(stop), StuckWatch(stop, workspace.path, activity, stuck_after):
+                    agent = harness.run(
+                        workspace.path,
+                        trial_dir / "agent",
+                        endpoint,
+                        task.rendered_prompt(),
+                        task.system_prompt,
+                        task.limits.timeout_s,
+                        sandbox=session,
+                    )
+            finally:
+                calls = gateway.close_route(trial_id)
+            diff = workspace_diff(workspace.path, workspace.start_commit, task.allowed_paths)
+            tampered = protect.touched(diff.files, task.protected_paths)
+            protect.restore(workspace.path, workspace.start_commit, task.protected_paths)
+            checks = run_checks(
+                task.checks, workspace.path, log_dir=trial_dir / "checks", sandbox=session
             )
-            agent = harness.run(
-                workspace.path,
-                trial_dir / "agent",
-                endpoint,
-                task.rendered_prompt(),
-                task.system_prompt,
-                task.limits.timeout_s,
-            )
-        finally:
-            calls = gateway.close_route(trial_id)
-        diff = workspace_diff(workspace.path, workspace.start_commit, task.allowed_paths)
-        checks = run_checks(task.checks, workspace.path, log_dir=trial_dir / "checks")
-        status, reason = _status(agent, calls, checks, task.limits.max_output_tokens)
+        status, reason = _status(
+            agent,
+            calls,
+            checks,
+            task.limits.max_output_tokens,
+            stop=stop,
+            tampered=tampered,
+        )
     except BenchlabError as exc:
         status, reason = (
             TrialStatus.error,
@@ -159,7 +203,19 @@ def run_trial(
         calls=tuple(calls),
         diff=diff,
         checks=checks,
+        tampered=tampered,
     )
+
+
+def _route_activity(gateway: Gateway, trial_id: str) -> Callable[[], Hashable]:
+    recorder = gateway.recorder(trial_id)
+
+    def activity() -> Hashable:
+        calls, in_flight = recorder.activity()
+        # A call in flight is activity however long the model takes.
+        return (calls, time.monotonic()) if in_flight else (calls, 0.0)
+
+    return activity
 
 
 def error_result(spec: TrialSpec, harness: Harness, reason: str, start_ns: int) -> TrialResult:
@@ -188,6 +244,7 @@ def _result(
     calls: tuple[ModelCall, ...] = (),
     diff: DiffResult | None = None,
     checks: tuple[CheckResult, ...] = (),
+    tampered: tuple[str, ...] = (),
 ) -> TrialResult:
     task = spec.task
     repository = task.repository.url or task.repository.path or ""
@@ -200,6 +257,10 @@ def _result(
         cell=spec.cell,
         sweep=spec.sweep,
         repeat=spec.repeat,
+        key=spec.key,
+        seed=spec.seed,
+        sandbox=(spec.sandbox or LocalSandbox()).name,
+        tampered=tampered,
         harness=harness.name,
         status=status,
         reason=reason,

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from benchlab.results import AgentRun
+from benchlab.sandbox.base import SandboxSession
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,10 @@ class Harness(Protocol):
         """Install the agent under ``root`` (benchlab's data dir); idempotent."""
         ...
 
+    def install_paths(self) -> tuple[Path, ...]:
+        """Host paths the installed agent runs from (mounted read-only in a container)."""
+        ...
+
     def run(
         self,
         workspace: Path,
@@ -65,6 +70,10 @@ class Harness(Protocol):
         prompt: str,
         system_prompt: str | None,
         timeout_s: float,
+        sandbox: SandboxSession | None = None,
     ) -> AgentRun:
-        """Run the agent once on ``workspace``; all its files go under ``trial_dir``."""
+        """Run the agent once on ``workspace``; all its files go under ``trial_dir``.
+
+        Its process runs inside ``sandbox`` (on the host when None).
+        """
         ...

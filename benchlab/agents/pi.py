@@ -19,6 +19,8 @@ from benchlab.agents.pi_events import parse_events
 from benchlab.agents.runner import run_streaming
 from benchlab.errors import AgentError
 from benchlab.results import AgentRun
+from benchlab.sandbox.base import SandboxSession
+from benchlab.sandbox.local import LocalSession
 from benchlab.settings import inherited_env
 
 PACKAGE = "@mariozechner/pi-coding-agent"
@@ -89,6 +91,10 @@ class PiHarness:
             raise AgentError(f"{PACKAGE}@{self.version} installed but has no 'pi' executable")
         self.root = root
 
+    def install_paths(self) -> tuple[Path, ...]:
+        """pi's install prefix, once installed."""
+        return (self.prefix(self.root),) if self.root is not None else ()
+
     def run(
         self,
         workspace: Path,
@@ -97,6 +103,7 @@ class PiHarness:
         prompt: str,
         system_prompt: str | None,
         timeout_s: float,
+        sandbox: SandboxSession | None = None,
     ) -> AgentRun:
         """Run pi once on ``workspace`` against ``endpoint`` (see :class:`Harness`)."""
         base = trial_dir.resolve() / "pi"
@@ -119,11 +126,14 @@ class PiHarness:
             argv += ["--append-system-prompt", system_prompt]
         write_agent_dir(base / "agent", endpoint)
         events_path = base / "events.jsonl"
+        command = (sandbox or LocalSession()).wrap(
+            argv, cwd=workspace, env=pi_env(base, self.host_env)
+        )
         try:
             proc = run_streaming(
-                argv,
-                cwd=workspace,
-                env=pi_env(base, self.host_env),
+                command.argv,
+                cwd=command.cwd,
+                env=command.env,
                 stdin_text=prompt,
                 stdout_path=events_path,
                 stderr_path=base / "stderr.log",

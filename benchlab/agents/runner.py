@@ -1,4 +1,9 @@
-"""Run an agent CLI in its own process group, stamping each stdout line as it arrives."""
+"""Run an agent CLI in its own process group, stamping each stdout line as it arrives.
+
+A trial can stop a running agent early (it is stuck) without the harness knowing:
+it sets a :class:`StopSignal` with :func:`stop_on` around the harness call, and
+:func:`run_streaming` ends the process group when the signal fires.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +13,47 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from benchlab.shell import read_tail
+
+POLL_S = 0.25
+"""How often a running agent is checked for a stop signal."""
+
+
+class StopSignal:
+    """Asks running agents to stop, with a reason; thread-safe, set once."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self.reason: str | None = None
+
+    def set(self, reason: str) -> None:
+        """Fire the signal (the first reason wins)."""
+        if not self._event.is_set():
+            self.reason = reason
+            self._event.set()
+
+    def is_set(self) -> bool:
+        """Whether the signal fired."""
+        return self._event.is_set()
+
+
+_current_stop: ContextVar[StopSignal | None] = ContextVar("benchlab_stop", default=None)
+
+
+@contextmanager
+def stop_on(signal: StopSignal) -> Iterator[StopSignal]:
+    """Agents run by :func:`run_streaming` in this context stop when ``signal`` fires."""
+    token = _current_stop.set(signal)
+    try:
+        yield signal
+    finally:
+        _current_stop.reset(token)
 
 
 @dataclass
@@ -26,6 +67,8 @@ class StreamedRun:
     lines: list[tuple[int, str]] = field(default_factory=list)
     """``(time_ns, line)`` for each stdout line, in order."""
     stderr_tail: str = ""
+    stopped_by: str | None = None
+    """Why it was stopped early: the stop signal's reason, or ``timeout``."""
 
 
 def run_streaming(
@@ -65,10 +108,19 @@ def run_streaming(
     reader.start()
     # Fed from a thread: a full pipe must not block the timeout.
     threading.Thread(target=_feed, args=(proc, stdin_text), daemon=True).start()
+    stop = _current_stop.get()
+    deadline = start + timeout_s
     try:
-        proc.wait(timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        result.timed_out = True
+        while proc.poll() is None:
+            if stop is not None and stop.is_set():
+                result.timed_out, result.stopped_by = True, stop.reason
+                break
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                result.timed_out, result.stopped_by = True, "timeout"
+                break
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=min(POLL_S, remaining))
     finally:
         stop_group(proc, grace_s)
         reader.join(timeout=grace_s)

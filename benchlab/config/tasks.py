@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, StrictStr, ValidationInfo, field_validator, model_validator
 
@@ -73,6 +73,26 @@ class Check(Frozen):
     timeout_s: float = Field(default=300, gt=0)
     """Time after which the check is stopped and counted as failed."""
 
+    tests: Literal["pytest", "unittest"] | None = None
+    """Read test counts from the output's pytest or unittest summary."""
+
+    junit: StrictStr | None = None
+    """Read test counts from this JUnit XML report, relative to the workspace."""
+
+    @field_validator("junit")
+    @classmethod
+    def _inside_workspace(cls, value: str | None) -> str | None:
+        if value is not None:
+            _relative_path(value)
+        return value
+
+
+def _relative_path(value: str) -> str:
+    parts = value.replace("\\", "/").split("/")
+    if value.startswith("/") or ".." in parts or not value.strip():
+        raise ValueError(f"{value!r} must be a relative path inside the workspace")
+    return value
+
 
 class Guideline(Frozen):
     """A named rubric criterion the judges score."""
@@ -120,8 +140,23 @@ class TaskSpec(Frozen):
     allowed_paths: tuple[StrictStr, ...] = ()
     """Path prefixes the agent is expected to change; empty means anywhere."""
 
+    protected_paths: tuple[StrictStr, ...] = ()
+    """Paths the agent must not change (its tests, check scripts): checks run against
+    the pristine files, and a trial that changed them is tagged ``tampered``."""
+
+    stuck_after_s: float | None = Field(default=None, gt=0)
+    """End the trial as ``timeout`` after this long with no model call and no change in
+    the workspace; by default the run's setting."""
+
     guidelines: tuple[Guideline, ...] = ()
     """Task-specific rubric criteria for the judges."""
+
+    @field_validator("protected_paths", "allowed_paths")
+    @classmethod
+    def _relative(cls, paths: tuple[str, ...]) -> tuple[str, ...]:
+        for path in paths:
+            _relative_path(path)
+        return paths
 
     @field_validator("prompt")
     @classmethod

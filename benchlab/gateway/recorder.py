@@ -154,6 +154,11 @@ class TrialRecorder:
         with self._lock:
             return self._output_tokens
 
+    def activity(self) -> tuple[int, int]:
+        """Calls begun so far and calls in flight now (for stuck detection)."""
+        with self._lock:
+            return self._next_index, self._in_flight
+
     def calls(self, wait_s: float = 0.0) -> list[ModelCall]:
         """The recorded calls in arrival order, after waiting up to ``wait_s`` for
         calls still in flight (a stream cut by a killed agent finishes recording late).

@@ -1,0 +1,89 @@
+"""Test counts from a check's own report: a JUnit XML file or a pytest/unittest summary.
+
+A check that runs a test suite says more than its exit code: how many tests passed
+and failed. Both parsers are lenient: a report that cannot be read gives no counts
+(and a note), never an exception.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+
+PYTEST_SUMMARY = re.compile(
+    r"=+ (?P<body>(?:\d+ \w+(?:, )?)+)(?: in [\d.]+s)?(?: \([^)]*\))? =+\s*$", re.MULTILINE
+)
+PYTEST_COUNT = re.compile(r"(\d+) (passed|failed|errors?|skipped|xfailed|xpassed|deselected)")
+PYTEST_SHORT = re.compile(r"^(?:(?P<body>(?:\d+ \w+(?:, )?)+)) in [\d.]+s\s*$", re.MULTILINE)
+UNITTEST_RAN = re.compile(r"^Ran (\d+) tests? in [\d.]+s", re.MULTILINE)
+UNITTEST_RESULT = re.compile(r"^(OK|FAILED)(?: \((?P<body>[^)]*)\))?\s*$", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class TestCounts:
+    """How many tests a check ran, and how they ended."""
+
+    passed: int = 0
+    failed: int = 0
+    errors: int = 0
+    skipped: int = 0
+
+    @property
+    def total(self) -> int:
+        """All tests that ran or were skipped."""
+        return self.passed + self.failed + self.errors + self.skipped
+
+
+def parse_pytest(output: str) -> TestCounts | None:
+    """Counts from pytest's final summary line (``=== 3 passed, 1 failed in 0.1s ===``)."""
+    matches = list(PYTEST_SUMMARY.finditer(output)) or list(PYTEST_SHORT.finditer(output))
+    if not matches:
+        return None
+    counts = {kind: int(n) for n, kind in PYTEST_COUNT.findall(matches[-1].group("body"))}
+    return TestCounts(
+        passed=counts.get("passed", 0) + counts.get("xpassed", 0),
+        failed=counts.get("failed", 0),
+        errors=counts.get("error", 0) + counts.get("errors", 0),
+        skipped=counts.get("skipped", 0) + counts.get("xfailed", 0),
+    )
+
+
+def parse_unittest(output: str) -> TestCounts | None:
+    """Counts from unittest's ``Ran N tests`` and ``OK``/``FAILED (failures=1)`` lines."""
+    ran = UNITTEST_RAN.findall(output)
+    results = list(UNITTEST_RESULT.finditer(output))
+    if not ran or not results:
+        return None
+    details: dict[str, int] = {}
+    for part in (results[-1].group("body") or "").split(","):
+        key, _, value = part.strip().partition("=")
+        if value.isdigit():
+            details[key] = int(value)
+    failed, errors = details.get("failures", 0), details.get("errors", 0)
+    skipped = details.get("skipped", 0) + details.get("expected failures", 0)
+    passed = int(ran[-1]) - failed - errors - skipped
+    return TestCounts(passed=max(passed, 0), failed=failed, errors=errors, skipped=skipped)
+
+
+def parse_junit(path: Path) -> TestCounts | None:
+    """Counts from a JUnit XML report (``<testsuites>`` or a single ``<testsuite>``)."""
+    try:
+        root = ET.parse(path).getroot()
+    except (OSError, ET.ParseError):
+        return None
+    failed = errors = skipped = total = 0
+    for case in root.iter("testcase"):
+        total += 1
+        if case.find("failure") is not None:
+            failed += 1
+        elif case.find("error") is not None:
+            errors += 1
+        elif case.find("skipped") is not None:
+            skipped += 1
+    if total == 0 and root.tag not in ("testsuite", "testsuites"):
+        return None
+    return TestCounts(
+        passed=total - failed - errors - skipped, failed=failed, errors=errors, skipped=skipped
+    )
