@@ -11,7 +11,7 @@ from benchlab.results import CheckResult
 from benchlab.sandbox.base import SandboxSession
 from benchlab.settings import inherited_env
 from benchlab.shell import TAIL_BYTES, run_shell
-from benchlab.testreport import TestCounts, parse_junit, parse_pytest, parse_unittest
+from benchlab.testreport import SuiteCounts, parse_junit, parse_pytest, parse_unittest
 
 
 def run_check(
@@ -81,7 +81,7 @@ def run_check(
 
 def _test_counts(
     check: Check, workspace: Path, log_path: Path | None, tail: str
-) -> TestCounts | None:
+) -> SuiteCounts | None:
     if check.junit:
         return parse_junit(workspace / check.junit)
     if check.tests is None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -84,10 +85,35 @@ class Settings(BaseSettings):
     cache_max_gb: float = 50.0
     """Size of the local model cache before least recently used models are evicted."""
 
+    stuck_after_s: float = Field(default=300.0, gt=0)
+    """End a trial after this long with no model call and no workspace change."""
+
+    sandbox: Literal["auto", "docker", "local"] = "auto"
+    """Where agents' tools run by default: ``auto`` (docker when a daemon answers),
+    ``docker`` or ``local``."""
+
+    agent_image: str = "benchlab/agent:local"
+    """The docker image of the agent sandbox."""
+
+    probe_prompt_tokens: int = Field(default=256, ge=1)
+    """Prompt tokens of the speed probe run on every engine cell."""
+
+    probe_gen_tokens: int = Field(default=32, ge=1)
+    """Generated tokens of the speed probe."""
+
+    probe_repeats: int = Field(default=2, ge=1)
+    """Repeats of the speed probe (mean and stddev are recorded)."""
+
     @property
     def state_dir(self) -> Path:
         """The absolute data directory."""
         return self.data_dir.resolve()
+
+    def api_key(self, env_name: str) -> str | None:
+        """The API key held in the environment variable ``env_name`` (``models.yaml``
+        names the variable, never the key)."""
+        value = os.environ.get(env_name)
+        return value or None
 
 
 @lru_cache(maxsize=1)

@@ -22,7 +22,7 @@ UNITTEST_RESULT = re.compile(r"^(OK|FAILED)(?: \((?P<body>[^)]*)\))?\s*$", re.MU
 
 
 @dataclass(frozen=True)
-class TestCounts:
+class SuiteCounts:
     """How many tests a check ran, and how they ended."""
 
     passed: int = 0
@@ -36,13 +36,13 @@ class TestCounts:
         return self.passed + self.failed + self.errors + self.skipped
 
 
-def parse_pytest(output: str) -> TestCounts | None:
+def parse_pytest(output: str) -> SuiteCounts | None:
     """Counts from pytest's final summary line (``=== 3 passed, 1 failed in 0.1s ===``)."""
     matches = list(PYTEST_SUMMARY.finditer(output)) or list(PYTEST_SHORT.finditer(output))
     if not matches:
         return None
     counts = {kind: int(n) for n, kind in PYTEST_COUNT.findall(matches[-1].group("body"))}
-    return TestCounts(
+    return SuiteCounts(
         passed=counts.get("passed", 0) + counts.get("xpassed", 0),
         failed=counts.get("failed", 0),
         errors=counts.get("error", 0) + counts.get("errors", 0),
@@ -50,7 +50,7 @@ def parse_pytest(output: str) -> TestCounts | None:
     )
 
 
-def parse_unittest(output: str) -> TestCounts | None:
+def parse_unittest(output: str) -> SuiteCounts | None:
     """Counts from unittest's ``Ran N tests`` and ``OK``/``FAILED (failures=1)`` lines."""
     ran = UNITTEST_RAN.findall(output)
     results = list(UNITTEST_RESULT.finditer(output))
@@ -64,10 +64,10 @@ def parse_unittest(output: str) -> TestCounts | None:
     failed, errors = details.get("failures", 0), details.get("errors", 0)
     skipped = details.get("skipped", 0) + details.get("expected failures", 0)
     passed = int(ran[-1]) - failed - errors - skipped
-    return TestCounts(passed=max(passed, 0), failed=failed, errors=errors, skipped=skipped)
+    return SuiteCounts(passed=max(passed, 0), failed=failed, errors=errors, skipped=skipped)
 
 
-def parse_junit(path: Path) -> TestCounts | None:
+def parse_junit(path: Path) -> SuiteCounts | None:
     """Counts from a JUnit XML report (``<testsuites>`` or a single ``<testsuite>``)."""
     try:
         root = ET.parse(path).getroot()
@@ -84,6 +84,6 @@ def parse_junit(path: Path) -> TestCounts | None:
             skipped += 1
     if total == 0 and root.tag not in ("testsuite", "testsuites"):
         return None
-    return TestCounts(
+    return SuiteCounts(
         passed=total - failed - errors - skipped, failed=failed, errors=errors, skipped=skipped
     )

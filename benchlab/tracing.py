@@ -31,6 +31,11 @@ def run_name(result: TrialResult) -> str:
 def tags_for(result: TrialResult) -> dict[str, str]:
     """Run and trace tags (see DESIGN.md, Conventions)."""
     tags = {
+        "kind": "trial",
+        "trial_key": result.key,
+        "repeat": str(result.repeat),
+        "sandbox": result.sandbox,
+        "tampered": "true" if result.tampered else "",
         "task": result.task,
         "archetype": result.archetype,
         "status": result.status.value,
@@ -49,6 +54,8 @@ def tags_for(result: TrialResult) -> dict[str, str]:
 def params_for(result: TrialResult) -> dict[str, str]:
     """The trial's configuration params plus what the engine reported about itself."""
     params = dict(result.params)
+    if result.seed is not None:
+        params.setdefault("seed", str(result.seed))
     if result.engine is not None:
         params.setdefault("engine.kind", result.engine.kind)
         if result.engine.version:
