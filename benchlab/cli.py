@@ -10,6 +10,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from benchlab.commands import simulate as sim
+from benchlab.commands.judges import app as judges_app
 from benchlab.errors import BenchlabError, ConfigError
 from benchlab.settings import Settings
 
@@ -23,6 +25,7 @@ models_app = typer.Typer(help="The models in models.yaml.", no_args_is_help=True
 tasks_app = typer.Typer(help="The tasks in the tasks directory.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
 app.add_typer(tasks_app, name="tasks")
+app.add_typer(judges_app, name="judges")
 
 out = Console()
 err = Console(stderr=True)
@@ -175,9 +178,35 @@ def download(
 
 
 @app.command()
-def simulate() -> None:
-    """Run the sweep's trials (not yet available)."""
-    _later("simulate", "the simulate stage")
+def simulate(
+    task: sim.TaskOpt,
+    config: ConfigOpt = None,
+    tasks_dir: TasksOpt = None,
+    model: sim.ModelOpt = None,
+    provider: sim.ProviderOpt = None,
+    quant: sim.QuantOpt = None,
+    agent: sim.AgentOpt = None,
+    repeats: sim.RepeatsOpt = 1,
+    sweep: sim.SweepOpt = None,
+    name: sim.NameOpt = None,
+    sandbox: sim.SandboxOpt = "auto",
+    stuck_after: sim.StuckOpt = None,
+) -> None:
+    """Run cells x agents x tasks x repeats; a rerun skips trials already recorded."""
+    sim.simulate_command(
+        _settings(config, tasks_dir),
+        out,
+        task=task,
+        model=model,
+        provider=provider,
+        quant=quant,
+        agent=agent,
+        repeats=repeats,
+        sweep=sweep,
+        name=name,
+        sandbox=sandbox,
+        stuck_after=stuck_after,
+    )
 
 
 @app.command()

@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from pydantic import Field, StrictStr, ValidationInfo, field_validator, model_validator
 
 from benchlab.config.base import Frozen
+from benchlab.config.graders import CommandGrader, CompositeGrader, GraderConfig
 
 VARIABLE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 
@@ -150,6 +151,23 @@ class TaskSpec(Frozen):
 
     guidelines: tuple[Guideline, ...] = ()
     """Task-specific rubric criteria for the judges."""
+
+    graders: tuple[GraderConfig, ...] = ()
+    """Deterministic graders run on the trial's outputs (``regex``, ``contains``,
+    ``exact``, ``json_schema``, ``command``, ``composite``)."""
+
+    @model_validator(mode="after")
+    def _graders_name_checks(self) -> TaskSpec:
+        names = {c.name for c in self.checks}
+        pending = list(self.graders)
+        while pending:
+            grader = pending.pop()
+            if isinstance(grader, CompositeGrader):
+                pending.extend(grader.graders)
+            elif isinstance(grader, CommandGrader) and grader.check not in names:
+                valid = ", ".join(sorted(names)) or "(no checks)"
+                raise ValueError(f"grader names unknown check {grader.check!r}; valid: {valid}")
+        return self
 
     @field_validator("protected_paths", "allowed_paths")
     @classmethod

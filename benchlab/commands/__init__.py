@@ -1,0 +1,1 @@
+"""Command-line commands, one module per stage; ``benchlab.cli`` registers them."""

@@ -1,0 +1,1 @@
+"""Scoring trial records: rubrics, judges, deterministic graders, agreement."""

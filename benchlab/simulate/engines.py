@@ -1,0 +1,127 @@
+"""What a target's trials talk to: a llama-server started for the cell, or an API."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from benchlab.config.models import ApiModel, LocalModel
+from benchlab.engine.binary import find_llama_server, server_version
+from benchlab.engine.probe import ProbeSettings, run_probe
+from benchlab.engine.server import LlamaServer
+from benchlab.results import EngineInfo
+from benchlab.settings import Settings
+from benchlab.simulate.plan import SimulationPlan, Target
+
+
+@dataclass
+class Upstream:
+    """An OpenAI-compatible endpoint for one target, while it is up."""
+
+    base_url: str
+    """Base URL ending in ``/v1``."""
+    alias: str
+    """The model name it expects."""
+    context_window: int
+    """Context tokens per trial (the server's context divided among its slots)."""
+    info: EngineInfo
+    """What is known of the engine so far (load time, probe, memory)."""
+    api_key: str | None = None
+    """The provider's key, held by the gateway only."""
+    alive: Callable[[], bool] = field(default=lambda: True)
+    """Whether the engine still runs."""
+    peak_rss: Callable[[], int | None] = field(default=lambda: None)
+    """Peak resident memory of the engine so far."""
+
+    def engine_now(self) -> EngineInfo:
+        """The engine info with the memory peak measured so far."""
+        peak = self.peak_rss()
+        if peak is None:
+            return self.info
+        return self.info.model_copy(update={"peak_rss_bytes": peak})
+
+
+def probe_settings(settings: Settings) -> ProbeSettings:
+    """The speed probe run on every cell, sized by settings."""
+    return ProbeSettings(
+        prompt_tokens=settings.probe_prompt_tokens,
+        gen_tokens=settings.probe_gen_tokens,
+        repeats=settings.probe_repeats,
+        warmup=False,
+    )
+
+
+@contextmanager
+def open_upstream(
+    settings: Settings, plan: SimulationPlan, target: Target, model_file: Path | None
+) -> Iterator[Upstream]:
+    """Start the target's engine (nothing for an API model) and stop it on exit.
+
+    Raises:
+        EngineError: The server did not start or the probe failed.
+    """
+    model = target.model
+    if isinstance(model, ApiModel):
+        yield Upstream(
+            base_url=model.base_url.rstrip("/"),
+            alias=model.model or model.name,
+            context_window=model.context_size,
+            info=EngineInfo(kind="api", version=model.provider),
+            api_key=settings.api_key(model.api_key_env),
+        )
+        return
+    assert target.cell is not None and model_file is not None
+    engine = target.cell.engine
+    binary = find_llama_server(settings.llama_server)
+    template = (
+        (plan.models_dir / model.chat_template_file).resolve() if model.chat_template_file else None
+    )
+    server = LlamaServer(
+        binary,
+        model_file,
+        alias=model.name,
+        engine=engine,
+        model_context_size=model.context_size,
+        log_path=settings.state_dir / "logs" / f"llama-server-{target.id}.log",
+        chat_template=model.chat_template,
+        chat_template_file=template,
+        start_timeout_s=settings.server_start_timeout_s,
+    )
+    context = engine.ctx_size or model.context_size
+    with server:
+        probe = run_probe(server.base_url, probe_settings(settings)).metrics()
+        yield Upstream(
+            base_url=server.openai_base_url,
+            alias=model.name,
+            context_window=context // engine.parallel,
+            info=EngineInfo(
+                kind="llama-server",
+                version=server_version(binary),
+                flags=tuple(server.argv()),
+                load_time_s=server.load_time_s,
+                probe=probe,
+            ),
+            alive=server.alive,
+            peak_rss=lambda: server.peak_rss_bytes,
+        )
+
+
+def model_params(target: Target) -> dict[str, str]:
+    """Run params for the model and engine (``model.*``, ``quant``, ``engine.*``)."""
+    model = target.model
+    params = {"model.name": model.name, "model.provider": model.provider}
+    if isinstance(model, LocalModel):
+        params |= {
+            "model.repo_id": model.repo_id,
+            "model.revision": model.revision,
+            "model.source": model.source or "hub",
+            "quant": target.quant,
+        }
+    else:
+        params |= {"model.base_url": model.base_url, "model.id": model.model or model.name}
+    if target.cell is not None:
+        for key, value in target.cell.engine.model_dump().items():
+            params[f"engine.{key}"] = " ".join(value) if isinstance(value, tuple) else str(value)
+    return params

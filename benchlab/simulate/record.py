@@ -1,0 +1,110 @@
+"""The sweep in MLflow: one parent run per sweep, and which trials it already holds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from benchlab.results import TrialStatus
+from benchlab.simulate.plan import SimulationPlan
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+    from mlflow.entities import Param, Run
+
+TERMINAL = tuple(s.value for s in TrialStatus)
+
+
+@dataclass(frozen=True)
+class SweepRun:
+    """The sweep's parent run and the trials it holds."""
+
+    run_id: str
+    experiment_id: str
+    recorded: frozenset[str]
+    """Keys of trials with a finished run."""
+    removed: int = 0
+    """Runs of trials that never finished logging, deleted so they can be redone."""
+
+
+def open_sweep(plan: SimulationPlan, experiment_id: str) -> SweepRun:
+    """Find (or create) the sweep's parent run and list the trials already recorded.
+
+    A trial counts as recorded when its run finished with a status tag. A run that was
+    cut while being logged (the process was killed) is deleted, so that the trial is
+    run again and exists exactly once.
+    """
+    from mlflow import MlflowClient
+
+    client = MlflowClient()
+    sweep = plan.sweep_id
+    parents = client.search_runs(
+        [experiment_id], f"tags.kind = 'sweep' and tags.sweep = '{sweep}'", max_results=1
+    )
+    if parents:
+        run_id = parents[0].info.run_id
+        client.update_run(run_id, status="RUNNING")
+    else:
+        run = client.create_run(
+            experiment_id,
+            run_name=f"sweep {sweep}",
+            tags={"kind": "sweep", "sweep": sweep},
+        )
+        run_id = run.info.run_id
+        client.log_batch(run_id, params=_params(plan))
+    recorded: set[str] = set()
+    removed = 0
+    for trial in _trial_runs(client, experiment_id, sweep):
+        key = trial.data.tags.get("trial_key", "")
+        finished = trial.info.status == "FINISHED" and trial.data.tags.get("status") in TERMINAL
+        if finished and key not in recorded:
+            recorded.add(key)
+        else:
+            client.delete_run(trial.info.run_id)
+            removed += 1
+    return SweepRun(run_id, experiment_id, frozenset(recorded), removed)
+
+
+def close_sweep(sweep: SweepRun, counts: dict[str, int]) -> None:
+    """Record the sweep's outcome counts on its parent run and mark it finished."""
+    from mlflow import MlflowClient
+    from mlflow.entities import Metric
+
+    client = MlflowClient()
+    client.log_batch(
+        sweep.run_id,
+        metrics=[Metric(f"trials.{k}", float(v), 0, 0) for k, v in sorted(counts.items())],
+    )
+    client.set_terminated(sweep.run_id, status="FINISHED")
+
+
+def _params(plan: SimulationPlan) -> list[Param]:
+    from mlflow.entities import Param
+
+    request = plan.request
+    values = {
+        "sweep.tasks": ",".join(request.tasks),
+        "sweep.models": ",".join(sorted({t.model.name for t in plan.targets})),
+        "sweep.targets": str(len(plan.targets)),
+        "sweep.agents": ",".join(request.agents),
+        "sweep.repeats": str(request.repeats),
+        "sweep.engine": ";".join(request.engine),
+        "sweep.trials": str(plan.size),
+    }
+    return [Param(k, v[:500]) for k, v in values.items()]
+
+
+def _trial_runs(client: MlflowClient, experiment_id: str, sweep: str) -> list[Run]:
+    runs: list[Run] = []
+    token = None
+    while True:
+        page = client.search_runs(
+            [experiment_id],
+            f"tags.kind = 'trial' and tags.sweep = '{sweep}'",
+            max_results=1000,
+            page_token=token,
+        )
+        runs.extend(page)
+        token = page.token
+        if not token:
+            return runs

@@ -1,0 +1,117 @@
+"""The simulate flow: every trial of a sweep, each recorded once, resumable."""
+
+from __future__ import annotations
+
+from prefect import flow, task
+
+from benchlab.agents.base import Harness
+from benchlab.sandbox.base import Sandbox
+from benchlab.settings import Settings, get_settings
+from benchlab.simulate import plan as planning
+from benchlab.simulate import record, stage, sweep
+from benchlab.simulate.plan import SimulationPlan, Target, TrialKey
+from benchlab.simulate.record import SweepRun
+from benchlab.simulate.request import SimulateRequest
+from benchlab.simulate.stage import StagedModels
+from benchlab.simulate.sweep import SweepSummary, TargetOutcome
+from benchlab.simulate.target import run_target
+from benchlab.tracking import setup_tracking
+
+
+@task(name="plan-sweep")
+def plan_sweep(settings: Settings, request: SimulateRequest) -> SimulationPlan:
+    """Validate the configuration and expand the sweep into targets and trials."""
+    return planning.plan_simulation(settings, request)
+
+
+@task(name="open-sweep", retries=2, retry_delay_seconds=5)
+def open_sweep(settings: Settings, sweep_plan: SimulationPlan) -> SweepRun:
+    """The sweep's parent run, and the trials it already holds."""
+    return record.open_sweep(sweep_plan, setup_tracking(settings))
+
+
+@task(name="find-pending")
+def find_pending(sweep_plan: SimulationPlan, sweep_run: SweepRun) -> dict[str, list[TrialKey]]:
+    """The trials of each target not recorded yet."""
+    return sweep.pending_keys(sweep_plan, sweep_run)
+
+
+@task(name="stage-models", retries=2, retry_delay_seconds=10)
+def stage_models(
+    settings: Settings, sweep_plan: SimulationPlan, pending: dict[str, list[TrialKey]]
+) -> StagedModels:
+    """Every local model with trials to run, into the verified cache."""
+    return stage.stage_models(settings, sweep_plan, pending)
+
+
+@task(name="install-agents", retries=1, retry_delay_seconds=10)
+def install_agents(settings: Settings, sweep_plan: SimulationPlan) -> dict[str, Harness]:
+    """Every agent of the sweep at its pinned version."""
+    return sweep.install_agents(settings, sweep_plan)
+
+
+@task(name="choose-sandbox")
+def choose_sandbox(settings: Settings, sweep_plan: SimulationPlan) -> Sandbox:
+    """Docker when a daemon answers (or when asked), else local."""
+    return sweep.choose_sandbox(settings, sweep_plan)
+
+
+@task(name="run-target", task_run_name="run-target-{target.id}")
+def run_cell(
+    settings: Settings,
+    sweep_plan: SimulationPlan,
+    target: Target,
+    keys: list[TrialKey],
+    models: StagedModels,
+    agents: dict[str, Harness],
+    sandbox: Sandbox,
+    sweep_run: SweepRun,
+) -> TargetOutcome:
+    """One engine up, its trials through it, each logged as it ends."""
+    model_key = (target.model.name, target.quant)
+    outcome = TargetOutcome(target.id)
+    run_target(
+        settings,
+        sweep_plan,
+        target,
+        keys,
+        agents=agents,
+        sandbox=sandbox,
+        model_file=models.files.get(model_key),
+        staging_error=models.failures.get(model_key),
+        record=sweep.recorder(settings, sweep_run, outcome),
+    )
+    return outcome
+
+
+@task(name="close-sweep", retries=2, retry_delay_seconds=5)
+def close_sweep(
+    sweep_plan: SimulationPlan,
+    sweep_run: SweepRun,
+    pending: dict[str, list[TrialKey]],
+    outcomes: list[TargetOutcome],
+) -> SweepSummary:
+    """Outcome counts on the sweep's run; the run marked finished."""
+    summary = sweep.summarize(sweep_plan, sweep_run, pending, outcomes)
+    record.close_sweep(sweep_run, summary.statuses)
+    return summary
+
+
+@flow(name="simulate", log_prints=True, validate_parameters=False)
+def simulate(request: SimulateRequest, settings: Settings | None = None) -> SweepSummary:
+    """Run every trial of the sweep that is not recorded yet: targets one after another,
+    each target's trials concurrently up to its engine's slots."""
+    settings = settings or get_settings()
+    sweep_plan = plan_sweep(settings, request)
+    sweep_run = open_sweep(settings, sweep_plan)
+    pending = find_pending(sweep_plan, sweep_run)
+    models = stage_models(settings, sweep_plan, pending)
+    agents = install_agents(settings, sweep_plan)
+    sandbox = choose_sandbox(settings, sweep_plan)
+    outcomes = [
+        run_cell(
+            settings, sweep_plan, target, pending[target.id], models, agents, sandbox, sweep_run
+        )
+        for target in sweep_plan.targets
+    ]
+    return close_sweep(sweep_plan, sweep_run, pending, outcomes)
