@@ -12,6 +12,8 @@ from rich.table import Table
 
 from benchlab.commands import simulate as sim
 from benchlab.commands.judges import app as judges_app
+from benchlab.commands.report import compare as compare_command
+from benchlab.commands.report import report as report_command
 from benchlab.errors import BenchlabError, ConfigError
 from benchlab.settings import Settings
 
@@ -26,6 +28,8 @@ tasks_app = typer.Typer(help="The tasks in the tasks directory.", no_args_is_hel
 app.add_typer(models_app, name="models")
 app.add_typer(tasks_app, name="tasks")
 app.add_typer(judges_app, name="judges")
+app.command("report")(report_command)
+app.command("compare")(compare_command)
 
 out = Console()
 err = Console(stderr=True)
@@ -219,12 +223,6 @@ def curate() -> None:
 def evaluate() -> None:
     """Score datasets with the judges (not yet available)."""
     _later("evaluate", "the evaluate stage")
-
-
-@app.command()
-def report() -> None:
-    """Build the leaderboard (not yet available)."""
-    _later("report", "the report stage")
 
 
 @app.command()

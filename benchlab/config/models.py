@@ -103,6 +103,13 @@ ModelSpec = Annotated[
 ]
 
 
+class CostSettings(Frozen):
+    """What running local models costs, for the report's cost columns."""
+
+    host_price_per_hour: float = Field(default=0.0, ge=0)
+    """Price in USD of one hour of an engine host, charged to local models' trials."""
+
+
 class ModelsFile(Frozen):
     """The whole ``models.yaml``."""
 
@@ -114,6 +121,9 @@ class ModelsFile(Frozen):
 
     models: tuple[ModelSpec, ...] = ()
     """The models to benchmark."""
+
+    cost: CostSettings = CostSettings()
+    """Prices for the report's cost of local models (API models carry their own)."""
 
     @model_validator(mode="after")
     def _unique_names(self) -> ModelsFile:

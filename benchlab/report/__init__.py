@@ -1,0 +1,1 @@
+"""The report stage: statistics, the leaderboard, its views, and their renderings."""

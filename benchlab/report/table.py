@@ -1,0 +1,110 @@
+"""Leaderboard rows as display text: the columns every rendering shows, formatted once."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeAlias
+
+import pandas as pd
+
+Row: TypeAlias = pd.Series
+
+DASH = "\u2013"
+"""Shown for a missing value, and between an interval's bounds."""
+
+
+@dataclass(frozen=True)
+class Column:
+    """One displayed column: a header, the source column it needs, and its formatter."""
+
+    header: str
+    source: str
+    render: Callable[[Row], str]
+    numeric: bool = True
+
+
+def number(value: float, digits: int = 3) -> str:
+    """A number with ``digits`` significant digits (whole numbers in full); a dash when
+    missing."""
+    if math.isnan(value):
+        return DASH
+    if value.is_integer() and abs(value) < 1e7:
+        return str(int(value))
+    return f"{value:.{digits}g}"
+
+
+def percent(value: float) -> str:
+    """A proportion as a whole percentage; a dash when missing."""
+    return DASH if math.isnan(value) else f"{100 * value:.0f}%"
+
+
+def money(value: float) -> str:
+    """USD with enough digits for fractions of a cent; a dash when missing."""
+    if math.isnan(value):
+        return DASH
+    return f"${value:.2f}" if value >= 1 else f"${value:.3g}"
+
+
+def score(value: float) -> str:
+    """A judge score with two decimals."""
+    return f"{value:.2f}"
+
+
+def interval(column: str, show: Callable[[float], str]) -> Callable[[Row], str]:
+    """A formatter of ``column`` with its ``.lo`` and ``.hi`` bounds: ``58% [25%-75%]``."""
+
+    def render(row: Row) -> str:
+        value = float(row[column])
+        if math.isnan(value):
+            return DASH
+        low, high = show(float(row[f"{column}.lo"])), show(float(row[f"{column}.hi"]))
+        return f"{show(value)} [{low}{DASH}{high}]"
+
+    return render
+
+
+def _plain(column: str, show: Callable[[float], str] = number) -> Callable[[Row], str]:
+    return lambda row: show(float(row[column])) if column in row else DASH
+
+
+def _tokens(row: Row) -> str:
+    return (
+        f"{number(float(row['tokens.input']))}/{number(float(row.get('tokens.output', math.nan)))}"
+    )
+
+
+def columns(board: pd.DataFrame, k: int, judges: list[str]) -> list[Column]:
+    """The columns to show for ``board``: those with at least one known value."""
+    candidates = [
+        Column("configuration", "config", lambda row: str(row["config"]), numeric=False),
+        Column("n", "n", _plain("n")),
+        Column("pass rate [95% CI]", "pass_rate", interval("pass_rate", percent)),
+    ]
+    if k > 1:
+        candidates += [
+            Column(f"pass@{k}", f"pass@{k}", _plain(f"pass@{k}", percent)),
+            Column(f"pass^{k}", f"pass^{k}", _plain(f"pass^{k}", percent)),
+        ]
+    for judge in judges:
+        candidates.append(Column(judge.removeprefix("judge."), judge, interval(judge, score)))
+    candidates += [
+        Column("tg tok/s", "speed.tg_tps", _plain("speed.tg_tps")),
+        Column("pp tok/s", "speed.pp_tps", _plain("speed.pp_tps")),
+        Column("TTFT s", "ttft.p50_s", _plain("ttft.p50_s")),
+        Column("wall s", "trial.wall_s", _plain("trial.wall_s")),
+        Column("turns", "turns", _plain("turns")),
+        Column("tokens in/out", "tokens.input", _tokens),
+        Column("load s", "engine.load_time_s", _plain("engine.load_time_s")),
+        Column("RSS MB", "engine.peak_rss_mb", _plain("engine.peak_rss_mb")),
+        Column("VRAM MB", "engine.peak_vram_mb", _plain("engine.peak_vram_mb")),
+        Column("$/trial", "cost.per_trial_usd", _plain("cost.per_trial_usd", money)),
+        Column("$/pass", "cost.per_pass_usd", _plain("cost.per_pass_usd", money)),
+    ]
+    return [c for c in candidates if c.source in board and board[c.source].notna().any()]
+
+
+def text_rows(board: pd.DataFrame, shown: list[Column]) -> list[list[str]]:
+    """Each row of ``board`` as the display text of ``shown``."""
+    return [[c.render(row) for c in shown] for _, row in board.iterrows()]
