@@ -24,9 +24,13 @@ app = typer.Typer(
     add_completion=False,
 )
 models_app = typer.Typer(help="The models in models.yaml.", no_args_is_help=True)
+images_app = typer.Typer(
+    help="Local docker images: engine and agent sandbox.", no_args_is_help=True
+)
 tasks_app = typer.Typer(help="The tasks in the tasks directory.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
 app.add_typer(tasks_app, name="tasks")
+app.add_typer(images_app, name="images")
 app.add_typer(judges_app, name="judges")
 app.command("report")(report_command)
 app.command("compare")(compare_command)
@@ -106,6 +110,20 @@ def tasks_list(tasks_dir: TasksOpt = None) -> None:
             task.description.strip().splitlines()[0] if task.description.strip() else "",
         )
     out.print(table)
+
+
+@images_app.command("build")
+def images_build(
+    force: Annotated[bool, typer.Option("--force", help="Rebuild even if up to date.")] = False,
+) -> None:
+    """Build the local images: a Debian base, llama-server (CPU) and the agent sandbox."""
+    from benchlab.images import ImageBuild, build_images
+
+    def show(image: ImageBuild) -> None:
+        state = f"built in {image.seconds:.0f}s" if image.built else "up to date"
+        out.print(f"{image.tag}: {state}")
+
+    build_images(force=force, report=show)
 
 
 @app.command()

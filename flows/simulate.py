@@ -5,13 +5,13 @@ from __future__ import annotations
 from prefect import flow, task
 
 from benchlab.agents.base import Harness
-from benchlab.sandbox.base import Sandbox
 from benchlab.settings import Settings, get_settings
 from benchlab.simulate import plan as planning
-from benchlab.simulate import record, stage, sweep
+from benchlab.simulate import record, sandboxes, stage, sweep
 from benchlab.simulate.plan import SimulationPlan, Target, TrialKey
 from benchlab.simulate.record import SweepRun
 from benchlab.simulate.request import SimulateRequest
+from benchlab.simulate.sandboxes import SandboxChoice
 from benchlab.simulate.stage import StagedModels
 from benchlab.simulate.sweep import SweepSummary, TargetOutcome
 from benchlab.simulate.target import run_target
@@ -51,9 +51,9 @@ def install_agents(settings: Settings, sweep_plan: SimulationPlan) -> dict[str, 
 
 
 @task(name="choose-sandbox")
-def choose_sandbox(settings: Settings, sweep_plan: SimulationPlan) -> Sandbox:
-    """Docker when a daemon answers (or when asked), else local."""
-    return sweep.choose_sandbox(settings, sweep_plan)
+def choose_sandbox(settings: Settings, sweep_plan: SimulationPlan) -> SandboxChoice:
+    """Docker when a daemon answers with the agent image (or when asked), else local."""
+    return sandboxes.choose_sandbox(settings, sweep_plan)
 
 
 @task(name="run-target", task_run_name="run-target-{target.id}")
@@ -64,7 +64,7 @@ def run_cell(
     keys: list[TrialKey],
     models: StagedModels,
     agents: dict[str, Harness],
-    sandbox: Sandbox,
+    sandbox: SandboxChoice,
     sweep_run: SweepRun,
 ) -> TargetOutcome:
     """One engine up, its trials through it, each logged as it ends."""

@@ -15,6 +15,7 @@ pytest_plugins = [
     "tests.fixtures.tracking",
     "tests.fixtures.agents",
     "tests.fixtures.hub",
+    "tests.fixtures.docker",
 ]
 
 

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Discriminator, Field, StrictStr, Tag, field_validator, model_validator
 
+from benchlab.config.agents import CommandAgent
 from benchlab.config.base import Frozen
 from benchlab.config.engine import EngineConfig
 from benchlab.config.sweep import EngineSweep, expand
@@ -121,6 +122,9 @@ class ModelsFile(Frozen):
 
     models: tuple[ModelSpec, ...] = ()
     """The models to benchmark."""
+
+    agents: tuple[CommandAgent, ...] = ()
+    """Command agents: agent CLIs run from a template, by name (``--agent NAME``)."""
 
     cost: CostSettings = CostSettings()
     """Prices for the report's cost of local models (API models carry their own)."""

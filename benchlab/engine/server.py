@@ -3,38 +3,17 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-import httpx
-
 from benchlab.config.models import EngineConfig
 from benchlab.engine.argv import build_argv
+from benchlab.engine.launcher import ServerStats, fetch_props
 from benchlab.engine.memory import PeakRssSampler
+from benchlab.engine.vram import PeakVramSampler
 from benchlab.errors import EngineError, ServiceError
 from benchlab.services.process import ManagedProcess, free_port, http_ok, wait_until
-
-
-@dataclass(frozen=True)
-class ServerStats:
-    """What a llama-server run measured: load time, build, peak memory."""
-
-    load_time_s: float
-    """Seconds from process start to a healthy ``/health``."""
-
-    build_info: str
-    """``build_info`` from ``/props`` (e.g. ``b6500-abc1234``)."""
-
-    peak_rss_bytes: int
-    """Highest sampled resident memory of the server process tree."""
-
-    props: dict[str, Any] = field(default_factory=dict)
-    """``/props`` as the server answered it, without the (long) chat template."""
-
-    exit_code: int | None = None
-    """The exit code after stop; negative for a signal."""
 
 
 class LlamaServer:
@@ -82,6 +61,7 @@ class LlamaServer:
         )
         self._process = ManagedProcess(self._argv, log_path=log_path, grace_s=10.0)
         self._sampler: PeakRssSampler | None = None
+        self._vram: PeakVramSampler | None = None
         self._rss_interval_s = rss_interval_s
         self.load_time_s: float | None = None
         self.props: dict[str, Any] = {}
@@ -102,6 +82,11 @@ class LlamaServer:
         return f"{self.base_url}/v1"
 
     @property
+    def build_info(self) -> str:
+        """llama.cpp's ``build_info`` from ``/props``; empty before the start."""
+        return str(self.props.get("build_info", ""))
+
+    @property
     def pid(self) -> int:
         """The server's process id."""
         return self._process.pid
@@ -120,6 +105,8 @@ class LlamaServer:
         """
         started = time.monotonic()
         try:
+            # The baseline is taken before the model loads, so the peak is the server's.
+            self._vram = PeakVramSampler().start()
             self._process.start()
             self._sampler = PeakRssSampler(self._process.pid, self._rss_interval_s).start()
             wait_until(
@@ -129,7 +116,7 @@ class LlamaServer:
                 process=self._process,
             )
             self.load_time_s = time.monotonic() - started
-            self.props = self._fetch_props()
+            self.props = fetch_props(self.base_url)
         except ServiceError as exc:
             self.stop()
             raise EngineError(f"{exc}\nlog: {self.log_path}") from None
@@ -137,16 +124,6 @@ class LlamaServer:
             self.stop()
             raise
         return self
-
-    def _fetch_props(self) -> dict[str, Any]:
-        try:
-            answer = httpx.get(f"{self.base_url}/props", timeout=10.0)
-            answer.raise_for_status()
-            props = dict(answer.json())
-        except (httpx.HTTPError, ValueError) as exc:
-            raise EngineError(f"llama-server /props failed: {exc}") from None
-        props.pop("chat_template", None)
-        return props
 
     def alive(self) -> bool:
         """Whether the server process is still running."""
@@ -167,13 +144,15 @@ class LlamaServer:
     def stop(self) -> ServerStats:
         """Stop and reap the server; safe to call twice. Returns the run's stats."""
         peak = self._sampler.stop() if self._sampler else 0
+        peak_vram = self._vram.stop() if self._vram else None
         self._process.stop()
         self.stats = ServerStats(
             load_time_s=self.load_time_s or 0.0,
-            build_info=str(self.props.get("build_info", "")),
+            build_info=self.build_info,
             peak_rss_bytes=peak,
             props=self.props,
             exit_code=self._process.returncode(),
+            peak_vram_bytes=peak_vram,
         )
         return self.stats
 

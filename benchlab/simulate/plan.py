@@ -195,8 +195,8 @@ def plan_simulation(settings: Settings, request: SimulateRequest) -> SimulationP
     models, _ = validate_all(settings.models_file, settings.tasks_dir)
     tasks = [find_task(settings.tasks_dir, name) for name in dict.fromkeys(request.tasks)]
     for agent in request.agents:
-        if agent not in known_agents():
-            raise unknown_name("agent", agent, known_agents())
+        if agent not in known_agents(models.agents):
+            raise unknown_name("agent", agent, known_agents(models.agents))
     try:
         targets = _targets(models, request)
     except ValueError as exc:  # the product of the engine lists is too large

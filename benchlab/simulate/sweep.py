@@ -7,17 +7,13 @@ without Prefect.
 from __future__ import annotations
 
 import logging
-import shutil
-import subprocess
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from benchlab.agents.base import Harness
-from benchlab.errors import AgentError, UsageError
+from benchlab.errors import AgentError
 from benchlab.results import TrialResult
-from benchlab.sandbox.base import Sandbox
-from benchlab.sandbox.local import LocalSandbox
 from benchlab.settings import Settings
 from benchlab.simulate.plan import SimulationPlan, TrialKey
 from benchlab.simulate.record import SweepRun
@@ -66,7 +62,7 @@ def install_agents(settings: Settings, plan: SimulationPlan) -> dict[str, Harnes
 
     agents: dict[str, Harness] = {}
     for name in plan.request.agents:
-        harness = harness_for(name, settings)
+        harness = harness_for(name, settings, commands=plan.models.agents)
         try:
             harness.install(settings.state_dir)
         except AgentError as exc:
@@ -74,40 +70,6 @@ def install_agents(settings: Settings, plan: SimulationPlan) -> dict[str, Harnes
             continue
         agents[name] = harness
     return agents
-
-
-def docker_answers() -> bool:
-    """Whether a docker daemon answers here."""
-    if shutil.which("docker") is None:
-        return False
-    try:
-        done = subprocess.run(["docker", "info"], capture_output=True, timeout=20, check=False)
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return done.returncode == 0
-
-
-def choose_sandbox(settings: Settings, plan: SimulationPlan) -> Sandbox:
-    """Docker when asked, or when ``auto`` and a daemon answers with the agent image;
-    the local sandbox otherwise (it warns that tools run on the host).
-
-    Raises:
-        UsageError: docker was asked for and no daemon answers.
-    """
-    wanted = plan.request.sandbox if plan.request.sandbox != "auto" else settings.sandbox
-    if wanted == "local":
-        return LocalSandbox()
-    try:
-        from benchlab.sandbox.docker import DockerSandbox
-    except ImportError:  # pragma: no cover - the module ships with benchlab
-        DockerSandbox = None  # type: ignore[assignment,misc]
-    if DockerSandbox is not None and docker_answers():
-        sandbox = DockerSandbox(image=settings.agent_image)
-        if wanted == "docker" or sandbox.available():
-            return sandbox
-    if wanted == "docker":
-        raise UsageError("--sandbox docker: no docker daemon answers (`docker info` failed)")
-    return LocalSandbox()
 
 
 def pending_keys(plan: SimulationPlan, sweep: SweepRun) -> dict[str, list[TrialKey]]:

@@ -18,6 +18,7 @@ from benchlab.sandbox.base import Sandbox
 from benchlab.settings import Settings
 from benchlab.simulate.engines import Upstream, model_params, open_upstream
 from benchlab.simulate.plan import SimulationPlan, Target, TrialKey
+from benchlab.simulate.sandboxes import SandboxChoice
 from benchlab.trial import TrialSpec, error_result, run_trial
 
 Record = Callable[[TrialResult], None]
@@ -53,10 +54,13 @@ def _spec(
     key: TrialKey,
     upstream: Upstream | None,
     sandbox: Sandbox,
-    stuck_after_s: float,
+    default_stuck_after_s: float,
 ) -> TrialSpec:
+    task = plan.task(key.task)
+    # The run's setting wins, then the task's own, then the default from settings.
+    stuck = plan.request.stuck_after_s or task.stuck_after_s or default_stuck_after_s
     return TrialSpec(
-        task=plan.task(key.task),
+        task=task,
         task_dir=plan.task_dir,
         model=target.model.name,
         upstream_base_url=upstream.base_url if upstream else "",
@@ -72,8 +76,91 @@ def _spec(
         key=key.text,
         seed=key.seed,
         sandbox=sandbox,
-        stuck_after_s=stuck_after_s,
+        stuck_after_s=stuck,
     )
+
+
+class TargetRun:
+    """The trials of one target: its engine started (and restarted once if it dies),
+    its trials run through one gateway up to the engine's slots, each recorded once."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        plan: SimulationPlan,
+        target: Target,
+        *,
+        agents: Mapping[str, Harness],
+        sandbox: SandboxChoice,
+        record: Record,
+    ) -> None:
+        self.settings, self.plan, self.target = settings, plan, target
+        self.agents, self.sandbox, self.record = agents, sandbox, record
+        self.stuck = settings.stuck_after_s
+        self.trials_dir = settings.state_dir / "trials" / plan.sweep_id
+        self.pending: list[TrialKey] = []
+        self.results: list[TrialResult] = []
+
+    def finish(self, result: TrialResult) -> None:
+        """Record a result and take its trial off the pending list."""
+        self.record(result)
+        self.results.append(result)
+        self.pending = [k for k in self.pending if k.text != result.key]
+
+    def fail_pending(self, reason: str) -> None:
+        """Record every pending trial as an error with ``reason``."""
+        for key in list(self.pending):
+            spec = _spec(self.plan, self.target, key, None, self.sandbox.make(0), self.stuck)
+            self.finish(error_result(spec, self.agents[key.agent], reason, time.time_ns()))
+
+    def run(
+        self, keys: list[TrialKey], model_file: Path | None, staging_error: str | None
+    ) -> list[TrialResult]:
+        """Run ``keys``; never raises for a trial's or the engine's failure."""
+        self.pending = list(keys)
+        if staging_error is not None:
+            self.fail_pending(f"model: {staging_error}")
+        for start in range(MAX_STARTS):
+            if not self.pending:
+                break
+            if start:
+                log.warning("engine of %s died; restarting it", self.target.label)
+            try:
+                with (
+                    open_upstream(self.settings, self.plan, self.target, model_file) as upstream,
+                    Gateway() as gateway,
+                ):
+                    self.serve(upstream, gateway, self.sandbox.make(gateway.port))
+            except BenchlabError as exc:
+                self.fail_pending(f"engine: {str(exc).splitlines()[0]}")
+        self.fail_pending(f"engine: the server died {MAX_STARTS} times")
+        return self.results
+
+    def serve(self, upstream: Upstream, gateway: Gateway, box: Sandbox) -> None:
+        """Run the pending trials on a live engine; those it cannot begin stay pending."""
+
+        def one(key: TrialKey) -> TrialResult | None:
+            harness = self.agents[key.agent]
+            spec = _spec(self.plan, self.target, key, upstream, box, self.stuck)
+            start_ns = time.time_ns()
+            if isinstance(harness, MissingHarness):
+                return error_result(spec, harness, harness.reason, start_ns)
+            if not upstream.alive():
+                return None  # left for the restarted engine
+            try:
+                return _run_one(spec, harness, gateway, upstream, self.trials_dir)
+            except Exception as exc:  # one trial's failure never loses it
+                return error_result(spec, harness, f"{type(exc).__name__}: {exc}", start_ns)
+
+        with ThreadPoolExecutor(self.target.slots, thread_name_prefix="trial") as pool:
+            futures: list[Future[TrialResult | None]] = [
+                pool.submit(one, key) for key in self.pending
+            ]
+            # Recorded here, in one thread, the moment each ends.
+            for future in as_completed(futures):
+                result = future.result()
+                if result is not None:
+                    self.finish(_died(result, upstream))
 
 
 def run_target(
@@ -83,7 +170,7 @@ def run_target(
     keys: list[TrialKey],
     *,
     agents: Mapping[str, Harness],
-    sandbox: Sandbox,
+    sandbox: SandboxChoice,
     model_file: Path | None,
     record: Record,
     staging_error: str | None = None,
@@ -91,69 +178,11 @@ def run_target(
     """Run ``keys`` on ``target`` and ``record`` each result as soon as it exists.
 
     Never raises for a trial's or the engine's failure: an engine that does not start
-    or dies gives ``error`` records for the trials it could not serve, and the sweep
-    goes on with the next target.
+    gives ``error`` records for its trials; one that dies is restarted once for the
+    trials it had not begun, and the sweep goes on with the next target.
     """
-    results: list[TrialResult] = []
-    pending = list(keys)
-    stuck = plan.request.stuck_after_s or settings.stuck_after_s
-
-    def finish(result: TrialResult) -> None:
-        record(result)
-        results.append(result)
-        pending[:] = [k for k in pending if k.text != result.key]
-
-    def fail_pending(reason: str) -> None:
-        for key in list(pending):
-            harness = agents[key.agent]
-            spec = _spec(plan, target, key, None, sandbox, stuck)
-            finish(error_result(spec, harness, reason, time.time_ns()))
-
-    if not pending:
-        return results
-    if staging_error is not None:
-        fail_pending(f"model: {staging_error}")
-        return results
-    trials_dir = settings.state_dir / "trials" / plan.sweep_id
-    for start in range(MAX_STARTS):
-        if not pending:
-            return results
-        try:
-            with (
-                open_upstream(settings, plan, target, model_file) as upstream,
-                Gateway() as gateway,
-            ):
-
-                def one(key: TrialKey) -> TrialResult | None:
-                    harness = agents[key.agent]
-                    spec = _spec(plan, target, key, upstream, sandbox, stuck)
-                    start_ns = time.time_ns()
-                    if isinstance(harness, MissingHarness):
-                        return error_result(spec, harness, harness.reason, start_ns)
-                    if not upstream.alive():
-                        return None  # left for the restarted engine
-                    try:
-                        return _run_one(spec, harness, gateway, upstream, trials_dir)
-                    except Exception as exc:  # one trial's failure never loses it
-                        reason = f"{type(exc).__name__}: {exc}"
-                        return error_result(spec, harness, reason, start_ns)
-
-                with ThreadPoolExecutor(target.slots, thread_name_prefix="trial") as pool:
-                    futures: dict[Future[TrialResult | None], TrialKey] = {
-                        pool.submit(one, key): key for key in pending
-                    }
-                    for future in as_completed(futures):
-                        result = future.result()
-                        if result is not None:
-                            finish(_died(result, upstream))
-        except BenchlabError as exc:
-            fail_pending(f"engine: {str(exc).splitlines()[0]}")
-        if pending and start + 1 < MAX_STARTS:
-            log.warning(
-                "engine of %s died; restarting it for %d trials", target.label, len(pending)
-            )
-    fail_pending(f"engine: the server died {MAX_STARTS} times")
-    return results
+    runner = TargetRun(settings, plan, target, agents=agents, sandbox=sandbox, record=record)
+    return runner.run(keys, model_file, staging_error)
 
 
 def _run_one(
