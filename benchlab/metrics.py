@@ -61,6 +61,8 @@ def metrics_for(result: TrialResult) -> dict[str, float]:
             metrics["engine.load_time_s"] = result.engine.load_time_s
         if result.engine.peak_rss_bytes is not None:
             metrics["engine.peak_rss_mb"] = result.engine.peak_rss_bytes / 2**20
+        if result.engine.peak_vram_bytes is not None:
+            metrics["engine.peak_vram_mb"] = result.engine.peak_vram_bytes / 2**20
         metrics.update(result.engine.probe)
         if result.engine.counted_prompt_tokens is not None:
             metrics["server.prompt_tokens"] = float(result.engine.counted_prompt_tokens)

@@ -243,6 +243,9 @@ class EngineInfo(Record):
     peak_rss_bytes: int | None = None
     """Peak resident memory of the server process."""
 
+    peak_vram_bytes: int | None = None
+    """Peak GPU memory in use while the server ran, when a GPU tool reports it."""
+
     flags: tuple[str, ...] = ()
     """The exact command line the server was started with."""
 

@@ -96,6 +96,11 @@ class LlamaServer:
         """Peak resident memory sampled so far."""
         return self._sampler.peak_bytes if self._sampler else 0
 
+    @property
+    def peak_vram_bytes(self) -> int | None:
+        """Peak GPU memory sampled so far (None without nvidia-smi or rocm-smi)."""
+        return self._vram.peak_bytes if self._vram is not None else None
+
     def start(self) -> LlamaServer:
         """Start the server and wait for ``/health``.
 

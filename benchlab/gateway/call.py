@@ -1,22 +1,14 @@
-"""One call in progress, and the error answers the gateway gives."""
+"""One call in progress: what is known before the answer, and its record at the end."""
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
-
-from starlette.responses import JSONResponse
 
 from benchlab.gateway.answers import Answer
 from benchlab.gateway.recorder import TrialRecorder
 from benchlab.results import ModelCall
-
-
-def openai_error(status: int, message: str, kind: str, code: str | None = None) -> JSONResponse:
-    """An error answer in the shape OpenAI clients parse."""
-    return JSONResponse(
-        {"error": {"message": message, "type": kind, "code": code or kind}}, status_code=status
-    )
 
 
 def scrub(text: str, secret: str | None) -> str:
@@ -26,7 +18,11 @@ def scrub(text: str, secret: str | None) -> str:
 
 
 class PendingCall:
-    """One call in progress: what is known before the answer."""
+    """One call in progress: what is known before the answer.
+
+    Created when the request has been read; every call is recorded exactly once, after
+    its answer has gone to the client (until then the trial counts it as in flight).
+    """
 
     def __init__(self, recorder: TrialRecorder, endpoint: str, body: dict[str, Any]) -> None:
         self.recorder = recorder
@@ -36,6 +32,7 @@ class PendingCall:
         self.started = time.perf_counter()
         self.index, self.refused = recorder.begin()
         self.budget = recorder.remaining_output_tokens()
+        self.recorded = False
 
     def token_cap(self) -> dict[str, Any]:
         """Request overrides that cap this call's output at the trial's remaining tokens.
@@ -54,6 +51,18 @@ class PendingCall:
             caps["max_tokens"] = self.budget
         return caps
 
+    def upstream_payload(self, raw: bytes, **overrides: Any) -> bytes:
+        """The body to send upstream: the route's model, the token cap, ``overrides``.
+
+        When they change nothing the agent's own bytes go as they are, which spares
+        re-serialising a request that can be hundreds of kilobytes of conversation.
+        """
+        changes = {"model": self.recorder.model_alias, **self.token_cap(), **overrides}
+        body = self.body
+        if all(key in body and body[key] == value for key, value in changes.items()):
+            return raw
+        return json.dumps({**body, **changes}, separators=(",", ":")).encode()
+
     def record(
         self,
         answer: Answer | None,
@@ -62,8 +71,15 @@ class PendingCall:
         error: str | None = None,
         ttft_s: float | None = None,
         stopped_by: str | None = None,
+        end_ns: int | None = None,
     ) -> None:
-        """Store the finished call as a :class:`ModelCall` in the trial's recorder."""
+        """Store the finished call as a :class:`ModelCall`; only the first record counts.
+
+        ``end_ns`` is when the answer was complete, if the record is made later.
+        """
+        if self.recorded:
+            return
+        self.recorded = True
         answer = answer or Answer()
         self.recorder.record(
             ModelCall(
@@ -78,11 +94,10 @@ class PendingCall:
                 timings=answer.timings,
                 stream=bool(self.body.get("stream")),
                 start_ns=self.start_ns,
-                end_ns=time.time_ns(),
+                end_ns=end_ns or time.time_ns(),
                 ttft_s=ttft_s,
                 status_code=status,
                 error=scrub(error, self.recorder.api_key) if error else None,
                 stopped_by=stopped_by,
-            ),
-            counted=self.refused is None,
+            )
         )

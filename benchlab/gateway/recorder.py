@@ -91,8 +91,8 @@ class TrialRecorder:
             refused = self._refusal(index)
             if refused and self.stopped_by is None:
                 self.stopped_by = refused
-            if not refused:
-                self._in_flight += 1
+            # Refused calls too: their record is made after their answer has gone out.
+            self._in_flight += 1
             return index, refused
 
     def _refusal(self, index: int) -> str | None:
@@ -114,17 +114,16 @@ class TrialRecorder:
             "no further model calls are allowed"
         )
 
-    def record(self, call: ModelCall, *, counted: bool = True) -> None:
-        """Store a finished call; ``counted`` calls were admitted by :meth:`begin`."""
+    def record(self, call: ModelCall) -> None:
+        """Store a finished call, numbered by :meth:`begin`."""
         with self._lock:
             repeats = self._count_repeats(call)
             if repeats:
                 call = call.model_copy(update={"repeated_tool_calls": repeats})
             self._calls.append(call)
             self._output_tokens += call.usage.completion_tokens
-            if counted:
-                self._in_flight -= 1
-                self._idle.notify_all()
+            self._in_flight -= 1
+            self._idle.notify_all()
 
     def _count_repeats(self, call: ModelCall) -> int:
         # In the order answers finish, which is the order the agent saw them.

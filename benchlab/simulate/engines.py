@@ -34,13 +34,14 @@ class Upstream:
     """Whether the engine still runs."""
     peak_rss: Callable[[], int | None] = field(default=lambda: None)
     """Peak resident memory of the engine so far."""
+    peak_vram: Callable[[], int | None] = field(default=lambda: None)
+    """Peak GPU memory in use so far."""
 
     def engine_now(self) -> EngineInfo:
-        """The engine info with the memory peak measured so far."""
-        peak = self.peak_rss()
-        if peak is None:
-            return self.info
-        return self.info.model_copy(update={"peak_rss_bytes": peak})
+        """The engine info with the memory peaks measured so far."""
+        return self.info.model_copy(
+            update={"peak_rss_bytes": self.peak_rss(), "peak_vram_bytes": self.peak_vram()}
+        )
 
 
 def probe_settings(settings: Settings) -> ProbeSettings:
@@ -105,6 +106,7 @@ def open_upstream(
             ),
             alive=server.alive,
             peak_rss=lambda: server.peak_rss_bytes,
+            peak_vram=lambda: server.peak_vram_bytes,
         )
 
 

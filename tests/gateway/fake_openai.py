@@ -26,6 +26,10 @@ class Script:
     status: int = 200
     echo_auth: bool = False
     seen: list[tuple[dict[str, str], dict[str, Any]]] = field(default_factory=list)
+    raw: list[bytes] = field(default_factory=list)
+    """Request bodies exactly as they arrived."""
+    connections: int = 0
+    """Connections opened to the fake so far."""
 
 
 def _handler(script: Script) -> type[BaseHTTPRequestHandler]:
@@ -35,8 +39,14 @@ def _handler(script: Script) -> type[BaseHTTPRequestHandler]:
         def log_message(self, format: str, *args: Any) -> None:
             return
 
+        def setup(self) -> None:
+            script.connections += 1
+            super().setup()
+
         def do_POST(self) -> None:
-            body = json.loads(self.rfile.read(int(self.headers["content-length"])))
+            raw = self.rfile.read(int(self.headers["content-length"]))
+            script.raw.append(raw)
+            body = json.loads(raw)
             script.seen.append(({k.lower(): v for k, v in self.headers.items()}, body))
             if script.status != 200:
                 text = self.headers.get("authorization", "") if script.echo_auth else "nope"

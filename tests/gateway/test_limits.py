@@ -19,7 +19,7 @@ def _answer(*calls: tuple[str, str]) -> dict[str, Any]:
         {"id": f"c{n}", "type": "function", "function": {"name": name, "arguments": args}}
         for n, (name, args) in enumerate(calls)
     ]
-    message = {"role": "assistant", "content": "ok" if not calls else None}
+    message: dict[str, Any] = {"role": "assistant", "content": "ok" if not calls else None}
     if tool_calls:
         message["tool_calls"] = tool_calls
     return {
