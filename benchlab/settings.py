@@ -82,6 +82,12 @@ class Settings(BaseSettings):
     pi_version: str = "0.73.1"
     """The pinned version of the pi coding agent."""
 
+    mini_swe_agent_version: str = "2.4.6"
+    """The pinned version of mini-swe-agent (PyPI)."""
+
+    opencode_version: str = "1.18.33"
+    """The pinned version of opencode (npm ``opencode-ai``)."""
+
     cache_max_gb: float = 50.0
     """Size of the local model cache before least recently used models are evicted."""
 
@@ -142,6 +148,9 @@ PROXY_VARS = (
     "no_proxy",
     "npm_config_registry",
     "NPM_CONFIG_REGISTRY",
+    "UV_INDEX_URL",
+    "UV_DEFAULT_INDEX",
+    "UV_EXTRA_INDEX_URL",
 )
 """Network access for package installs and clones."""
 

@@ -61,8 +61,12 @@ def harness_for(
         raise UsageError(f"agent name {clash[0]!r} is built in; give the command another name")
     if isinstance(settings_or_root, Settings):
         root = settings_or_root.state_dir
-        if name == "pi" and version is None:
-            version = settings_or_root.pi_version
+        if version is None:
+            version = {
+                "pi": settings_or_root.pi_version,
+                "mini-swe-agent": settings_or_root.mini_swe_agent_version,
+                "opencode": settings_or_root.opencode_version,
+            }.get(name)
     else:
         root = settings_or_root.resolve()
     if name in BUILTIN:

@@ -34,7 +34,7 @@ agents:
 {agents}
 """
 
-AGENTS = {"solve": 2, "tamper": 2, "hang": 1, "pause": 2}
+AGENTS = {"solve": 2, "tamper": 2, "hang": 1, "pause": 2, "slow": 2}
 
 TASKS = {
     "guarded": """

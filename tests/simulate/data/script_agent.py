@@ -6,6 +6,7 @@ reported as one step line. Modes:
 - ``solve``: adds a correct ``divide`` to calc.py, so the sample task's checks pass;
 - ``tamper``: like solve, and also rewrites the protected test file;
 - ``hang``: one call, then sleeps without calling or writing (a stuck agent);
+- ``slow``: like solve, with a 2 s pause between its calls;
 - ``pause``: one call, then waits until the file named by ``SCRIPT_AGENT_GATE`` is
   gone (the test kills the engine meanwhile), then the other calls, then solves.
 """
@@ -60,8 +61,10 @@ if mode == "pause":
     while gate.exists() and time.monotonic() < deadline:
         time.sleep(0.1)
 for index in range(1, calls):
+    if mode == "slow":
+        time.sleep(2)
     call(index)
-if mode in ("solve", "tamper", "pause"):
+if mode in ("solve", "tamper", "pause", "slow"):
     calc = Path("calc.py")
     calc.write_text(calc.read_text() + DIVIDE)
 if mode == "tamper":
