@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from benchlab.agents.base import AgentEndpoint
+from benchlab.agents.home import agent_env
 from benchlab.agents.runner import run_streaming
 from benchlab.config.agents import PLACEHOLDER, CommandAgent
 from benchlab.errors import AgentError
@@ -155,17 +156,8 @@ class CommandHarness:
         system_prompt: str | None,
         values: Mapping[str, str],
     ) -> dict[str, str]:
-        env = dict(inherited_env() if self.host_env is None else self.host_env)
-        home = base / "home"
-        for sub in ("config", "cache", "data", "state", "tmp"):
-            (home / sub).mkdir(parents=True, exist_ok=True)
+        env = agent_env(base, self.host_env)
         env.update(
-            HOME=str(home),
-            XDG_CONFIG_HOME=str(home / "config"),
-            XDG_CACHE_HOME=str(home / "cache"),
-            XDG_DATA_HOME=str(home / "data"),
-            XDG_STATE_HOME=str(home / "state"),
-            TMPDIR=str(home / "tmp"),
             OPENAI_BASE_URL=endpoint.base_url,
             OPENAI_API_KEY=endpoint.api_key,
             BENCHLAB_MODEL=endpoint.model,

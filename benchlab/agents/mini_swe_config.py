@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from benchlab.agents.base import AgentEndpoint
-from benchlab.settings import inherited_env
+from benchlab.agents.home import agent_env
 
 COMMAND_TIMEOUT_S = 120
 """Longest time one bash action may run (mini-swe-agent's default is 30 s)."""
@@ -99,17 +99,8 @@ def write_config(path: Path, config: dict[str, Any]) -> None:
 
 def mini_env(base: Path, host_env: Mapping[str, str] | None) -> dict[str, str]:
     """mini-swe-agent's environment: host PATH/TLS only; its dirs, HOME and XDG under ``base``."""
-    env = dict(inherited_env() if host_env is None else host_env)
-    home = base / "home"
-    for sub in ("config", "cache", "data", "state", "tmp"):
-        (home / sub).mkdir(parents=True, exist_ok=True)
+    env = agent_env(base, host_env)
     env.update(
-        HOME=str(home),
-        XDG_CONFIG_HOME=str(home / "config"),
-        XDG_CACHE_HOME=str(home / "cache"),
-        XDG_DATA_HOME=str(home / "data"),
-        XDG_STATE_HOME=str(home / "state"),
-        TMPDIR=str(home / "tmp"),
         # Its global .env, history and default trajectory live here, not in the home.
         MSWEA_GLOBAL_CONFIG_DIR=str(base / "global"),
         # Without it, the first run asks for a model and key on the terminal.

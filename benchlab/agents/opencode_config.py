@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from benchlab.agents.base import AgentEndpoint
-from benchlab.settings import inherited_env
+from benchlab.agents.home import agent_env
 
 PROVIDER = "benchlab"
 """The provider name benchlab's generated config defines."""
@@ -65,17 +65,9 @@ def write_config(path: Path, endpoint: AgentEndpoint, instructions: Path | None)
 
 def opencode_env(base: Path, config: Path, host_env: Mapping[str, str] | None) -> dict[str, str]:
     """opencode's environment: host PATH/TLS only; HOME, XDG and its config under ``base``."""
-    env = dict(inherited_env() if host_env is None else host_env)
+    env = agent_env(base, host_env)
     home = base / "home"
-    for sub in ("config", "cache", "data", "state", "tmp"):
-        (home / sub).mkdir(parents=True, exist_ok=True)
     env.update(
-        HOME=str(home),
-        XDG_CONFIG_HOME=str(home / "config"),
-        XDG_CACHE_HOME=str(home / "cache"),
-        XDG_DATA_HOME=str(home / "data"),
-        XDG_STATE_HOME=str(home / "state"),
-        TMPDIR=str(home / "tmp"),
         OPENCODE_CONFIG=str(config),
         # The repository's own opencode.json must not change the model or permissions.
         OPENCODE_DISABLE_PROJECT_CONFIG="1",

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from benchlab.agents.base import AgentEndpoint
-from benchlab.settings import inherited_env
+from benchlab.agents.home import agent_env
 
 PROVIDER = "benchlab"
 """The provider name benchlab's generated ``models.json`` defines."""
@@ -33,17 +33,9 @@ COMPAT = {
 
 def pi_env(base: Path, host_env: Mapping[str, str] | None) -> dict[str, str]:
     """pi's environment: host PATH/TLS only; HOME, XDG dirs and pi's dirs under ``base``."""
-    env = dict(inherited_env() if host_env is None else host_env)
+    env = agent_env(base, host_env)
     home = base / "home"
-    for sub in ("config", "cache", "data", "state", "tmp"):
-        (home / sub).mkdir(parents=True, exist_ok=True)
     env.update(
-        HOME=str(home),
-        XDG_CONFIG_HOME=str(home / "config"),
-        XDG_CACHE_HOME=str(home / "cache"),
-        XDG_DATA_HOME=str(home / "data"),
-        XDG_STATE_HOME=str(home / "state"),
-        TMPDIR=str(home / "tmp"),
         npm_config_cache=str(home / "cache" / "npm"),
         PI_CODING_AGENT_DIR=str(base / "agent"),
         PI_CODING_AGENT_SESSION_DIR=str(base / "sessions"),
