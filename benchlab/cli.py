@@ -11,6 +11,8 @@ from rich.console import Console
 from rich.table import Table
 
 from benchlab.commands import simulate as sim
+from benchlab.commands.curate import curate as curate_command
+from benchlab.commands.evaluate import evaluate as evaluate_command
 from benchlab.commands.judges import app as judges_app
 from benchlab.commands.report import compare as compare_command
 from benchlab.commands.report import report as report_command
@@ -32,6 +34,8 @@ app.add_typer(models_app, name="models")
 app.add_typer(tasks_app, name="tasks")
 app.add_typer(images_app, name="images")
 app.add_typer(judges_app, name="judges")
+app.command("curate")(curate_command)
+app.command("evaluate")(evaluate_command)
 app.command("report")(report_command)
 app.command("compare")(compare_command)
 
@@ -229,18 +233,6 @@ def simulate(
         sandbox=sandbox,
         stuck_after=stuck_after,
     )
-
-
-@app.command()
-def curate() -> None:
-    """Turn traces into evaluation datasets (not yet available)."""
-    _later("curate", "the curate stage")
-
-
-@app.command()
-def evaluate() -> None:
-    """Score datasets with the judges (not yet available)."""
-    _later("evaluate", "the evaluate stage")
 
 
 @app.command()

@@ -27,25 +27,38 @@ def make_result() -> TrialResult:
     ms = 1_000_000
     calls = (
         ModelCall(
-            index=0, endpoint="chat/completions", model="m",
+            index=0,
+            endpoint="chat/completions",
+            model="m",
             request={"messages": [{"role": "user", "content": "add divide"}], "tools": []},
             response_text="",
             tool_calls=(
                 ToolCall(id="c1", name="write", arguments='{"path": "calc.py"}'),
-                ToolCall(id="c2", name="rm_rf", arguments="{not json", offered=False,
-                         valid_json=False),
+                ToolCall(
+                    id="c2", name="rm_rf", arguments="{not json", offered=False, valid_json=False
+                ),
             ),
-            finish_reason="tool_calls", usage=Usage(prompt_tokens=120, completion_tokens=30),
+            finish_reason="tool_calls",
+            usage=Usage(prompt_tokens=120, completion_tokens=30),
             timings={"prompt_n": 120, "predicted_n": 30, "predicted_per_second": 10.0},
-            stream=True, start_ns=t0 + 10 * ms, end_ns=t0 + 500 * ms, ttft_s=0.2,
+            stream=True,
+            start_ns=t0 + 10 * ms,
+            end_ns=t0 + 500 * ms,
+            ttft_s=0.2,
         ),
         ModelCall(
-            index=1, endpoint="chat/completions", model="m",
+            index=1,
+            endpoint="chat/completions",
+            model="m",
             request={"messages": [{"role": "user", "content": "add divide"}]},
-            response_text="Done.", finish_reason="stop",
+            response_text="Done.",
+            finish_reason="stop",
             usage=Usage(prompt_tokens=170, completion_tokens=5, cached_tokens=120),
             timings={"prompt_n": 50, "predicted_n": 5, "predicted_per_second": 12.0},
-            stream=True, start_ns=t0 + 700 * ms, end_ns=t0 + 900 * ms, ttft_s=0.4,
+            stream=True,
+            start_ns=t0 + 700 * ms,
+            end_ns=t0 + 900 * ms,
+            ttft_s=0.4,
         ),
     )
     return TrialResult(

@@ -1,0 +1,1 @@
+"""The curate stage: trial runs into versioned MLflow evaluation datasets."""
