@@ -44,6 +44,7 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "match" in done.stdout and "MLflow run" in done.stdout
 
+    previous = mlflow.get_tracking_uri()  # the session's store, for the tests after this
     mlflow.set_tracking_uri(f"sqlite:///{data_dir / 'mlflow.db'}")
     try:
         experiment = mlflow.get_experiment_by_name("benchlab")
@@ -74,6 +75,6 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
         assert processed == run.data.metrics["server.prompt_tokens"]
         assert input_tokens == run.data.metrics["tokens.input"] >= processed
     finally:
-        mlflow.set_tracking_uri("")
+        mlflow.set_tracking_uri(previous)
 
     assert leftovers(data_dir, marker) == []

@@ -95,6 +95,9 @@ async def relay(
         if not watch.disconnected:
             raise
         # The client is gone: nothing to answer, the record below is all that is left.
+        # A client that closes once it has the whole answer did not cut it short.
+        if acc.answer.finish_reason is not None:
+            error = None
         task = asyncio.current_task()
         if task is not None:
             task.uncancel()
@@ -115,8 +118,12 @@ async def _forward(events: list[bytes], acc: StreamAccumulator, send: Send, drop
         parsed.append(chunk)
         if chunk is _UNPARSED or not is_usage_only(chunk):
             kept.append(event)
-    if kept:
-        body = kept[0] if len(kept) == 1 else b"".join(kept)
-        await send({"type": "http.response.body", "body": body, "more_body": True})
-    for event, chunk in zip(events, parsed, strict=True):
-        acc.add(event_data(event) if chunk is _UNPARSED else chunk)
+    try:
+        if kept:
+            body = kept[0] if len(kept) == 1 else b"".join(kept)
+            await send({"type": "http.response.body", "body": body, "more_body": True})
+    finally:
+        # Also when a disconnect cancels the send: the events may have reached the
+        # client, and the record must not lose the usage they carry.
+        for event, chunk in zip(events, parsed, strict=True):
+            acc.add(event_data(event) if chunk is _UNPARSED else chunk)
