@@ -23,6 +23,8 @@ from benchlab.errors import EngineError, UsageError
 from benchlab.gateway import Gateway
 from benchlab.results import EngineInfo, TrialResult
 from benchlab.settings import Settings
+from benchlab.simulate.engines import model_params
+from benchlab.simulate.plan import Target
 from benchlab.sources import upload_model
 from benchlab.trial import TrialSpec, error_result, run_trial
 
@@ -127,7 +129,7 @@ def run_on_engine(
         model_alias=plan.model.name,
         context_window=context // engine.parallel,
         engine=info,
-        params=engine_params(plan, engine_ctx=context),
+        params=model_params(Target(plan.model, plan.cell.quant, plan.cell)),
     )
     try:
         with server, Gateway() as gateway:
@@ -150,20 +152,3 @@ def run_on_engine(
         }
     )
     return result.model_copy(update={"engine": info})
-
-
-def engine_params(plan: DemoPlan, *, engine_ctx: int) -> dict[str, str]:
-    """Run params for the model and engine (``model.*``, ``quant``, ``engine.*``)."""
-    engine = plan.cell.engine
-    params = {
-        "model.name": plan.model.name,
-        "model.repo_id": plan.model.repo_id,
-        "model.revision": plan.model.revision,
-        "model.source": plan.model.source or "hub",
-        "quant": plan.cell.quant,
-        "engine.ctx_size": str(engine_ctx),
-    }
-    for key, value in engine.model_dump().items():
-        if key != "ctx_size":
-            params[f"engine.{key}"] = " ".join(value) if isinstance(value, tuple) else str(value)
-    return params

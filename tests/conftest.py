@@ -4,10 +4,9 @@ Each fixture module under ``tests/fixtures`` owns one part (S3, llama-server, ga
 MLflow, Prefect) and is loaded here as a pytest plugin.
 """
 
-import shutil
-import subprocess
-
 import pytest
+
+from benchlab.simulate.sandboxes import docker_answers
 
 pytest_plugins = [
     "tests.fixtures.s3",
@@ -19,20 +18,10 @@ pytest_plugins = [
 ]
 
 
-def _docker_answers() -> bool:
-    if shutil.which("docker") is None:
-        return False
-    try:
-        done = subprocess.run(["docker", "info"], capture_output=True, timeout=20, check=False)
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return done.returncode == 0
-
-
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Tests marked ``docker`` skip, saying why, when no docker daemon answers."""
     needing = [item for item in items if item.get_closest_marker("docker")]
-    if needing and not _docker_answers():
+    if needing and not docker_answers():
         skip = pytest.mark.skip(reason="needs a docker daemon: `docker info` does not answer")
         for item in needing:
             item.add_marker(skip)
