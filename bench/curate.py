@@ -1,21 +1,33 @@
 """Curate stage time and memory on 10,000 trial runs in a sqlite MLflow store.
 
-``uv run --frozen --no-sync python bench/curate.py [--trials 10000] [--store DIR]``
+``uv run --frozen --no-sync python bench/curate.py [--trials 10000] [--store DIR]
+[--workers 2]``; with ``--store DIR`` the store is kept and reused (populated only
+when ``DIR/mlflow.db`` does not exist yet).
 
 What is measured is the real read-and-write path of ``flows/curate.py``, step by step
-(the same plain functions its tasks call), on a temporary sqlite tracking store:
+(the same plain functions its tasks call), on a sqlite tracking store:
 
-1. **populate** (child process, not timed as curation): N trial runs made the way
-   ``benchlab.tracing.log_trial`` makes them (same tags, params, metrics and the full
-   ``result.json`` artifact) but without the trace, which curation does not read. Each
-   ``TrialResult`` is generated from the recorded pi transcript
-   ``tests/data/transcripts/scripted.json`` grown to realistic sizes: 4-16 model calls
-   whose requests carry the whole growing conversation (pi's real system prompt and
-   tools), tool outputs of 0.2-3 kB, diffs of 20-600 lines, 8 cells, 4 tasks.
-2. **curate** (a fresh child process, so that its peak RSS is its own): select (paged
-   run search), build records (download and parse every ``result.json``, baseline
-   metrics, trimming), log ``baseline.*`` metrics on every run, per-cell aggregation,
-   dataset upsert (``mlflow.genai.datasets``), parquet export.
+1. **populate** (child processes, not timed as curation): N trial runs with the content
+   ``benchlab.tracing.log_trial`` gives them (same tags with the context tags of
+   ``mlflow.start_run``, params, metrics including the ``baseline.*`` ones, and
+   artifacts: ``result.json``, ``diff.patch``, check outputs) but without the trace,
+   which curation does not read. The rows go into MLflow's tables through its own ORM
+   models, 100 runs a transaction, ``--workers`` processes at once; first one trial is
+   logged both that way and through ``MlflowClient`` into an experiment of its own, and
+   populating stops unless the two runs read back the same. Each ``TrialResult`` is
+   generated from the recorded pi transcript ``tests/data/transcripts/scripted.json``
+   grown to realistic sizes: 4-16 model calls whose requests carry the whole growing
+   conversation (pi's real system prompt and tools), tool outputs of 0.2-3 kB, diffs
+   of 20-600 lines, 8 cells, 4 tasks.
+2. **curate** (a fresh child process, so that its peak RSS is its own): select (SQL
+   query of the store), plan the dataset (create it; may records be merged while
+   built?), build records (read every ``result.json`` without request bodies, baseline
+   metrics, trimming; worker processes; when the plan streams, the main process merges
+   each batch of 500 into the dataset while the workers go on), log ``baseline.*``
+   metrics where they differ, per-cell aggregation, dataset upsert (the content
+   version, the merge unless streamed, the version run), parquet export. Wall and CPU
+   seconds per step (CPU: this process and its workers), peak RSS of this process and
+   of the whole process tree (sampled every 50 ms), load averages before and after.
 3. **again** (another fresh process): the same curation a second time, which must find
    the version recorded and write nothing.
 
@@ -25,13 +37,16 @@ Prefect's own overhead (starting its temporary server) is not included.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
+import os
 import random
 import resource
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -58,10 +73,14 @@ WORDS = [
 ]
 
 
+_LINES = ["    " + " ".join(random.Random(n).choices(WORDS, k=3 + n % 7)) for n in range(4096)]
+"""Code-like lines to draw from: drawing whole lines is ten times cheaper than words."""
+
+
 def _text(rng: random.Random, chars: int) -> str:
     lines, size = [], 0
     while size < chars:
-        line = "    " + " ".join(rng.choices(WORDS, k=rng.randint(3, 9)))
+        line = _LINES[rng.getrandbits(12)]
         lines.append(line)
         size += len(line) + 1
     return "\n".join(lines)
@@ -73,7 +92,8 @@ def synthetic(template: dict[str, Any], i: int, rng: random.Random) -> dict[str,
     tools = template["calls"][0]["request"]["tools"]
     t = 1_700_000_000_000_000_000 + i * 60_000_000_000
     messages: list[dict[str, Any]] = list(system)
-    calls, steps = [], []
+    calls: list[dict[str, Any]] = []
+    steps: list[dict[str, Any]] = []
     looping = rng.random() < 0.1
     n_calls = rng.randint(4, 16)
     for k in range(n_calls):
@@ -125,42 +145,249 @@ def synthetic(template: dict[str, Any], i: int, rng: random.Random) -> dict[str,
     return result
 
 
-def populate(store: Path, trials: int) -> dict[str, Any]:
-    """Log ``trials`` trial runs as log_trial does, minus the trace."""
-    from mlflow import MlflowClient
-    from mlflow.entities import Metric, Param, RunTag
+def _no_fsync() -> None:
+    """Every new sqlite connection of this process commits without waiting for the disk.
 
+    ``synchronous`` is a setting of the connection, not of the file: the store is left
+    as MLflow made it, and the curation measured later runs with MLflow's defaults.
+    """
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    @event.listens_for(Engine, "connect")
+    def _pragmas(connection: Any, _record: Any) -> None:
+        cursor = connection.cursor()
+        cursor.execute("PRAGMA synchronous=OFF")
+        cursor.close()
+
+
+@dataclass(frozen=True)
+class LoggedShape:
+    """What ``log_trial`` writes for one trial, minus the trace."""
+
+    name: str
+    tags: dict[str, str]
+    params: dict[str, str]
+    metrics: dict[str, float]
+    folder: Path
+    """The artifacts, written as ``log_trial`` writes them."""
+
+
+@functools.cache
+def _context_tags() -> dict[str, str]:
+    from mlflow.tracking.context.registry import resolve_tags
+
+    return dict(resolve_tags())
+
+
+def shape(i: int, template: dict[str, Any], folder: Path) -> LoggedShape:
+    """Trial ``i``'s run content: the same functions ``log_trial`` calls."""
+    from benchlab.curate.baseline import baseline_metrics
     from benchlab.metrics import metrics_for
     from benchlab.results import TrialResult
+    from benchlab.tracing import MAX_PARAM, _write_artifacts, params_for, run_name, tags_for
+
+    result = TrialResult.model_validate(synthetic(template, i, random.Random(i)))
+    name = run_name(result)
+    # The context tags (user, source) are the ones mlflow.start_run adds; the same for
+    # every run of this process, so resolved once.
+    tags = {**_context_tags(), **tags_for(result), "trace_id": f"tr-{i:06d}",
+            "mlflow.runName": name}  # fmt: skip
+    params = {k: v[:MAX_PARAM] for k, v in params_for(result).items()}
+    folder.mkdir(parents=True)
+    _write_artifacts(result, folder)
+    return LoggedShape(name, tags, params, {**metrics_for(result), **baseline_metrics(result)},
+                       folder)  # fmt: skip
+
+
+def log_with_client(experiment_id: str, logged: LoggedShape) -> str:
+    """One run through ``MlflowClient``, as ``log_trial`` makes it (reference path)."""
+    from mlflow import MlflowClient
+    from mlflow.entities import Metric, Param
+
+    client = MlflowClient()
+    run = client.create_run(experiment_id, run_name=logged.name, tags=logged.tags)
+    now = int(time.time() * 1000)
+    client.log_batch(
+        run.info.run_id,
+        metrics=[Metric(k, v, now, 0) for k, v in logged.metrics.items()],
+        params=[Param(k, v) for k, v in logged.params.items()],
+    )
+    client.log_artifacts(run.info.run_id, str(logged.folder))
+    client.set_terminated(run.info.run_id, status="FINISHED")
+    return str(run.info.run_id)
+
+
+def log_in_bulk(experiment_id: str, shapes: list[LoggedShape]) -> list[str]:
+    """Many finished runs in one transaction, into MLflow's own tables (its ORM models):
+    the rows ``create_run``, ``log_batch`` and ``set_terminated`` write (checked against
+    them by :func:`check_bulk`), without their per-metric queries and three commits per
+    run."""
+    import uuid
+
+    from mlflow.store.artifact.local_artifact_repo import LocalArtifactRepository
+    from mlflow.store.tracking.dbmodels.models import (
+        SqlLatestMetric,
+        SqlMetric,
+        SqlParam,
+        SqlRun,
+        SqlTag,
+    )
+    from mlflow.tracking._tracking_service.utils import _get_store
+    from sqlalchemy import insert
+
+    store = _get_store()
+    location = store.get_experiment(experiment_id).artifact_location
+    rows: dict[Any, list[dict[str, Any]]] = {
+        model: [] for model in (SqlRun, SqlTag, SqlParam, SqlMetric, SqlLatestMetric)
+    }
+    run_ids = []
+    for logged in shapes:
+        run_id = uuid.uuid4().hex
+        start = int(time.time() * 1000)
+        artifact_uri = f"{location.rstrip('/')}/{run_id}/artifacts"
+        LocalArtifactRepository(artifact_uri).log_artifacts(str(logged.folder))
+        rows[SqlRun].append({
+            "name": logged.name, "artifact_uri": artifact_uri, "run_uuid": run_id,
+            "experiment_id": int(experiment_id), "source_type": "UNKNOWN", "source_name": "",
+            "entry_point_name": "", "user_id": logged.tags.get("mlflow.user"),
+            "status": "FINISHED", "start_time": start, "end_time": int(time.time() * 1000),
+            "deleted_time": None, "source_version": "", "lifecycle_stage": "active",
+        })  # fmt: skip
+        rows[SqlTag] += [{"key": k, "value": v, "run_uuid": run_id}
+                         for k, v in logged.tags.items()]  # fmt: skip
+        rows[SqlParam] += [{"key": k, "value": v, "run_uuid": run_id}
+                           for k, v in logged.params.items()]  # fmt: skip
+        for model in (SqlMetric, SqlLatestMetric):
+            rows[model] += [{"key": k, "value": v, "timestamp": start, "step": 0,
+                             "is_nan": False, "run_uuid": run_id}
+                            for k, v in logged.metrics.items()]  # fmt: skip
+        run_ids.append(run_id)
+    with store.ManagedSessionMaker(read_only=False) as session:
+        for model, values in rows.items():
+            session.execute(insert(model), values)
+    return run_ids
+
+
+def _comparable(run_id: str) -> dict[str, Any]:
+    from mlflow import MlflowClient
+
+    client = MlflowClient()
+    run = client.get_run(run_id)
+    history = {k: [(m.value, m.step) for m in client.get_metric_history(run_id, k)]
+               for k in run.data.metrics}  # fmt: skip
+    return {
+        "info": {k: v for k, v in dict(run.info).items()
+                 if k not in ("run_id", "run_uuid", "artifact_uri", "start_time", "end_time")},
+        "tags": run.data.tags, "params": run.data.params, "metrics": run.data.metrics,
+        "history": history, "artifacts": sorted(a.path for a in client.list_artifacts(run_id)),
+    }  # fmt: skip
+
+
+def check_bulk(store: Path) -> None:
+    """One trial logged both ways, in an experiment of its own: the runs must read back
+    the same through MLflow (everything but ids and times).
+
+    Raises:
+        SystemExit: They differ.
+    """
     from benchlab.settings import Settings
-    from benchlab.tracing import params_for, run_name, tags_for
     from benchlab.tracking import setup_tracking
 
-    experiment_id = setup_tracking(Settings(data_dir=store))
-    client = MlflowClient()
+    experiment_id = setup_tracking(
+        Settings(data_dir=store, mlflow_experiment="bench-populate-check")
+    )
     template = json.loads(TEMPLATE.read_text())
-    rng = random.Random(7)
+    with tempfile.TemporaryDirectory(prefix="benchlab-bench-") as tmp:
+        by_client = log_with_client(experiment_id, shape(0, template, Path(tmp) / "a"))
+        (in_bulk,) = log_in_bulk(experiment_id, [shape(0, template, Path(tmp) / "b")])
+    if _comparable(by_client) != _comparable(in_bulk):
+        raise SystemExit(f"bulk-logged run differs: {_comparable(by_client)} != "
+                         f"{_comparable(in_bulk)}")  # fmt: skip
+
+
+BULK = 100
+"""Runs per transaction when populating."""
+
+
+def populate_part(store: Path, indices: list[int]) -> list[int]:
+    """Log the trials ``indices`` as ``log_trial`` logs them, minus the trace.
+
+    Returns:
+        The size of each ``result.json`` in bytes.
+    """
+    from benchlab.settings import Settings
+    from benchlab.tracking import setup_tracking
+
+    _no_fsync()
+    experiment_id = setup_tracking(Settings(data_dir=store))
+    template = json.loads(TEMPLATE.read_text())
     sizes = []
+    for start in range(0, len(indices), BULK):
+        with tempfile.TemporaryDirectory(prefix="benchlab-bench-") as tmp:
+            shapes = [shape(i, template, Path(tmp) / str(i)) for i in indices[start : start + BULK]]
+            sizes += [(s.folder / "result.json").stat().st_size for s in shapes]
+            log_in_bulk(experiment_id, shapes)
+    return sizes
+
+
+def populate(store: Path, trials: int, workers: int) -> dict[str, Any]:
+    """Log ``trials`` trial runs as log_trial does, minus the trace, ``workers`` processes
+    at once (each trial's content depends on its index alone)."""
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    from benchlab.settings import Settings
+    from benchlab.tracking import setup_tracking
+
+    setup_tracking(Settings(data_dir=store))  # the experiment, before workers race for it
+    check_bulk(store)
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory() as tmp:
-        for i in range(trials):
-            result = TrialResult.model_validate(synthetic(template, i, rng))
-            tags = {**tags_for(result), "trace_id": f"tr-{i:06d}"}
-            run = client.create_run(experiment_id, run_name=run_name(result), tags=tags)
-            client.log_batch(
-                run.info.run_id,
-                metrics=[Metric(k, v, 0, 0) for k, v in metrics_for(result).items()],
-                params=[Param(k, v[:500]) for k, v in params_for(result).items()],
-                tags=[RunTag("mlflow.runName", run_name(result))],
-            )
-            path = Path(tmp) / "result.json"
-            path.write_text(result.model_dump_json(indent=2))
-            sizes.append(path.stat().st_size)
-            client.log_artifact(run.info.run_id, str(path))
-            client.set_terminated(run.info.run_id, status="FINISHED")
-    return {"trials": trials, "populate_s": time.perf_counter() - started,
-            "result_json_mean_kb": sum(sizes) / len(sizes) / 1024,
-            "result_json_max_kb": max(sizes) / 1024}  # fmt: skip
+    parts = [list(range(w, trials, workers)) for w in range(workers)]
+    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+        sizes = [n for part in pool.map(populate_part, [store] * workers, parts) for n in part]
+    return {"trials": trials, "workers": workers,
+            "populate_s": round(time.perf_counter() - started, 1),
+            "result_json_mean_kb": round(sum(sizes) / len(sizes) / 1024, 1),
+            "result_json_max_kb": round(max(sizes) / 1024, 1)}  # fmt: skip
+
+
+class TreeSampler:
+    """Samples this process and all its descendants (the build's workers are children
+    of a fork server) every 50 ms: peak RSS of the whole tree, and the CPU seconds
+    each descendant had used when last seen."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.peak_tree_mb = 0.0
+        self.children_cpu: dict[int, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        import psutil
+
+        me = psutil.Process()
+        while not self._stop.wait(0.05):
+            total = me.memory_info().rss
+            for child in me.children(recursive=True):
+                try:
+                    total += child.memory_info().rss
+                    times = child.cpu_times()
+                    self.children_cpu[child.pid] = times.user + times.system
+                except psutil.Error:
+                    continue  # it ended between the listing and the reading
+            self.peak_tree_mb = max(self.peak_tree_mb, total / 2**20)
+
+    def cpu_s(self) -> float:
+        """CPU seconds of the descendants seen so far."""
+        return sum(self.children_cpu.values())
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 def _peak_rss_mb() -> int:
@@ -206,29 +433,41 @@ def curate(store: Path, wal: bool) -> dict[str, Any]:
     MlflowClient().search_experiments(max_results=1)
     filters, options = CurateFilters(sweeps=("bench",)), CurateOptions(dataset="bench")
     times: dict[str, float] = {}
+    cpu: dict[str, float] = {}
     rss: dict[str, int] = {"after_imports": _peak_rss_mb()}
+    sampler = TreeSampler()
 
     def timed(name: str, fn: Any, *args: Any) -> Any:
-        began = time.perf_counter()
+        began, used = time.perf_counter(), time.process_time() + sampler.cpu_s()
         value = fn(*args)
         times[name] = round(time.perf_counter() - began, 2)
+        time.sleep(0.1)  # one more sample of the workers before they are gone
+        cpu[name] = round(time.process_time() + sampler.cpu_s() - used, 2)
         rss[name] = _peak_rss_mb()
         return value
 
+    load_before = os.getloadavg()
     began = time.perf_counter()
     selection = timed("select", steps.select, settings, filters, options)
-    records = timed("build_records", steps.build_records, settings, selection, options)
+    plan = timed("plan_dataset", steps.plan_dataset, selection, filters, options)
+    # With a plan that streams, this step includes merging the records into the dataset.
+    records = timed("build_records", steps.build_records, settings, selection, options, None,
+                    plan)  # fmt: skip
     updated = timed("log_baseline", steps.log_baseline, selection, records)
     cells = timed("aggregate_cells", steps.cell_table, records)
     outcome = timed("upsert_dataset", steps.upsert_dataset, selection, records, filters,
-                    options, cells)  # fmt: skip
+                    options, cells, plan)  # fmt: skip
     parquet = timed("export", steps.export, settings, outcome, records, options)
+    sampler.stop()
     return {
-        "total_s": round(time.perf_counter() - began, 2), "steps_s": times,
+        "total_s": round(time.perf_counter() - began - 0.1 * len(times), 2), "steps_s": times,
+        "steps_cpu_s": cpu, "peak_tree_rss_mb": round(sampler.peak_tree_mb),
         "records": outcome.records, "new": outcome.new, "runs_updated": updated,
+        "streamed": plan.stream,
         "already_curated": outcome.already_curated, "version": str(outcome.ref),
         "parquet_mb": round(parquet.stat().st_size / 2**20, 1) if parquet else None,
         "peak_rss_mb": _peak_rss_mb(), "peak_rss_mb_after": rss,
+        "load_avg_before": load_before, "load_avg_after": os.getloadavg(),
         "sqlite": "WAL, synchronous=NORMAL" if wal else "MLflow's default (rollback journal)",
     }  # fmt: skip
 
@@ -245,13 +484,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--trials", type=int, default=10_000)
     parser.add_argument("--store", type=Path, help="Keep the store here (default: temp).")
+    parser.add_argument("--workers", type=int, default=2, help="Processes that populate.")
     parser.add_argument(
         "--wal", action="store_true", help="Curate with sqlite in WAL mode, synchronous=NORMAL."
     )
     parser.add_argument("--phase", choices=["populate", "curate"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.phase == "populate":
-        print(json.dumps(populate(args.store, args.trials)))
+        print(json.dumps(populate(args.store, args.trials, args.workers)))
         return
     if args.phase == "curate":
         print(json.dumps(curate(args.store, args.wal)))
@@ -260,7 +500,8 @@ def main() -> None:
         store = args.store or Path(tmp)
         if not (store / "mlflow.db").is_file():
             print(json.dumps(child("--phase", "populate", "--store", str(store),
-                                   "--trials", str(args.trials))))  # fmt: skip
+                                   "--trials", str(args.trials),
+                                   "--workers", str(args.workers))))  # fmt: skip
         wal = ["--wal"] if args.wal else []
         for label in ("first", "again"):
             print(label, json.dumps(child("--phase", "curate", "--store", str(store), *wal)))

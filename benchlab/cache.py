@@ -5,6 +5,10 @@ mtime and last use. A file whose size or mtime no longer match its sidecar is ha
 again, and fetched again if it changed. Work on one key holds an exclusive ``fcntl`` lock
 on a lock file for that key, so processes and threads sharing the cache do not download
 the same file twice or evict a file another one is fetching.
+
+A file is only ever put in place whole and verified (the store writes a temporary file
+and renames it); a fetch that the store's failure cuts short is tried again with backoff,
+and the temporary files of a fetch whose process died are removed by the next fetch.
 """
 
 from __future__ import annotations
@@ -13,9 +17,10 @@ import contextlib
 import fcntl
 import hashlib
 import json
+import logging
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path, PurePosixPath
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -23,10 +28,12 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from benchlab.config.models import LocalModel
 from benchlab.errors import StoreError
 from benchlab.manifest import Manifest, find_manifest
-from benchlab.store import ObjectStore
+from benchlab.store import ObjectStore, StoreUnavailable
 from benchlab.transfer import sha256_file
 
 SIDECAR_SUFFIX = ".cache.json"
+
+log = logging.getLogger(__name__)
 
 
 class CacheEntry(BaseModel):
@@ -51,12 +58,30 @@ class CacheEntry(BaseModel):
 
 
 class ModelCache:
-    """Model files fetched from an object store into ``root``, at most ``max_bytes`` in all."""
+    """Model files fetched from an object store into ``root``, at most ``max_bytes`` in all.
 
-    def __init__(self, root: Path, store: ObjectStore, max_bytes: int) -> None:
+    Args:
+        root: The cache directory.
+        store: Where files come from.
+        max_bytes: Size of the cache before least recently used files are evicted.
+        attempts: Tries of one file's download when the store fails during it.
+        backoff_s: Wait before the second try, doubled before each later one.
+    """
+
+    def __init__(
+        self,
+        root: Path,
+        store: ObjectStore,
+        max_bytes: int,
+        *,
+        attempts: int = 5,
+        backoff_s: float = 1.0,
+    ) -> None:
         self.root = root
         self.store = store
         self.max_bytes = max_bytes
+        self.attempts = max(1, attempts)
+        self.backoff_s = backoff_s
 
     def fetch(self, manifest: Manifest) -> Path:
         """Fetch every file of ``manifest``; returns the first (the one to load).
@@ -81,21 +106,53 @@ class ModelCache:
             )
         return self.fetch(manifest)
 
-    def fetch_file(self, key: str, sha256: str, *, evict: bool = True) -> Path:
+    def fetch_file(
+        self,
+        key: str,
+        sha256: str,
+        *,
+        evict: bool = True,
+        progress: Callable[[int], None] | None = None,
+    ) -> Path:
         """The verified local copy of ``key``, downloaded unless a good copy is cached.
+
+        Args:
+            key: The object's key.
+            sha256: What the file must hash to.
+            evict: Evict least recently used files afterwards.
+            progress: Called with the size of each block downloaded.
 
         Raises:
             ChecksumError: the downloaded bytes did not match ``sha256``.
-            StoreError: the object is missing or the store failed.
+            StoreError: the object is missing, or the store still failed after
+                ``attempts`` tries.
         """
         path = self.path_for(key)
         with self._locked(key):
             if not self._valid(path, sha256):
-                self.store.get_to_file(key, path, expected_sha256=sha256)
+                self._download(key, path, sha256, progress)
             self._write_entry(path, key, sha256)
         if evict:
             self.evict(keep={path})
         return path
+
+    def _download(
+        self, key: str, path: Path, sha256: str, progress: Callable[[int], None] | None
+    ) -> None:
+        """Download ``key`` to ``path``, again with backoff while the store is unavailable."""
+        # The key's lock is held: a temporary file of this name is left by a dead fetch.
+        for stale in path.parent.glob(f".{path.name}.*.part"):
+            stale.unlink(missing_ok=True)
+        for attempt in range(1, self.attempts + 1):
+            try:
+                self.store.get_to_file(key, path, expected_sha256=sha256, progress=progress)
+                return
+            except StoreUnavailable as exc:
+                if attempt == self.attempts:
+                    raise
+                wait = self.backoff_s * 2 ** (attempt - 1)
+                log.warning("fetching %s failed (%s); trying again in %.0fs", key, exc, wait)
+                time.sleep(wait)
 
     def path_for(self, key: str) -> Path:
         """Where ``key`` is cached."""

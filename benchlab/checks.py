@@ -12,6 +12,7 @@ from benchlab.sandbox.base import SandboxSession
 from benchlab.settings import inherited_env
 from benchlab.shell import TAIL_BYTES, run_shell
 from benchlab.testreport import SuiteCounts, parse_junit, parse_pytest, parse_unittest
+from benchlab.workspace import regular_file_inside
 
 
 def run_check(
@@ -83,7 +84,8 @@ def _test_counts(
     check: Check, workspace: Path, log_path: Path | None, tail: str
 ) -> SuiteCounts | None:
     if check.junit:
-        return parse_junit(workspace / check.junit)
+        report = regular_file_inside(workspace, check.junit)
+        return parse_junit(report) if report is not None else None
     if check.tests is None:
         return None
     # The summary is at the end; the full log has it even when the tail was cut.

@@ -16,6 +16,7 @@ from benchlab.commands.evaluate import evaluate as evaluate_command
 from benchlab.commands.judges import app as judges_app
 from benchlab.commands.report import compare as compare_command
 from benchlab.commands.report import report as report_command
+from benchlab.commands.ui import ui as ui_command
 from benchlab.errors import BenchlabError, ConfigError
 from benchlab.settings import Settings
 
@@ -38,6 +39,7 @@ app.command("curate")(curate_command)
 app.command("evaluate")(evaluate_command)
 app.command("report")(report_command)
 app.command("compare")(compare_command)
+app.command("ui")(ui_command)
 
 out = Console()
 err = Console(stderr=True)
@@ -173,12 +175,6 @@ def demo(
         raise BenchlabError("the trace's token counts differ from llama-server's own counters")
 
 
-def _later(stage: str, issue: str) -> None:
-    raise BenchlabError(
-        f"'benchlab {stage}' is not available yet ({issue}); 'benchlab demo' runs one trial"
-    )
-
-
 @app.command()
 def download(
     model: Annotated[
@@ -217,40 +213,93 @@ def simulate(
     name: sim.NameOpt = None,
     sandbox: sim.SandboxOpt = "auto",
     stuck_after: sim.StuckOpt = None,
+    work_pool: sim.PoolOpt = None,
 ) -> None:
     """Run cells x agents x tasks x repeats; a rerun skips trials already recorded."""
-    sim.simulate_command(
+    request = sim.simulate_request(
+        task=task, model=model, provider=provider, quant=quant, agent=agent, repeats=repeats,
+        sweep=sweep, name=name, sandbox=sandbox, stuck_after=stuck_after, work_pool=work_pool,
+    )  # fmt: skip
+    sim.simulate_command(_settings(config, tasks_dir), out, request)
+
+
+@app.command()
+def pipeline(
+    task: sim.TaskOpt,
+    config: ConfigOpt = None,
+    tasks_dir: TasksOpt = None,
+    model: sim.ModelOpt = None,
+    provider: sim.ProviderOpt = None,
+    quant: sim.QuantOpt = None,
+    agent: sim.AgentOpt = None,
+    repeats: sim.RepeatsOpt = 1,
+    sweep: sim.SweepOpt = None,
+    name: sim.NameOpt = None,
+    sandbox: sim.SandboxOpt = "auto",
+    work_pool: sim.PoolOpt = None,
+    download: Annotated[
+        bool, typer.Option("--download/--no-download", help="Put the models into S3 first.")
+    ] = True,
+    evaluate: Annotated[
+        bool, typer.Option("--evaluate/--no-evaluate", help="Score the dataset with judges.")
+    ] = True,
+    dataset: Annotated[
+        str | None, typer.Option("--dataset", help="Dataset name; default by archetype.")
+    ] = None,
+    judge_url: Annotated[
+        str | None, typer.Option("--judge-url", help="OpenAI-compatible judge endpoint.")
+    ] = None,
+    judge_model: Annotated[
+        str | None, typer.Option("--judge-model", help="Model name at the judge endpoint.")
+    ] = None,
+) -> None:
+    """Download, simulate, curate, evaluate and report one sweep; a rerun resumes it."""
+    from benchlab.commands.pipeline import pipeline_command
+
+    request = sim.simulate_request(
+        task=task, model=model, provider=provider, quant=quant, agent=agent, repeats=repeats,
+        sweep=sweep, name=name, sandbox=sandbox, work_pool=work_pool,
+    )  # fmt: skip
+    pipeline_command(
         _settings(config, tasks_dir),
         out,
-        task=task,
-        model=model,
-        provider=provider,
-        quant=quant,
-        agent=agent,
-        repeats=repeats,
-        sweep=sweep,
-        name=name,
-        sandbox=sandbox,
-        stuck_after=stuck_after,
+        simulate=request,
+        download=download,
+        evaluate=evaluate,
+        dataset=dataset,
+        judge_url=judge_url,
+        judge_model=judge_model,
     )
 
 
-@app.command()
-def pipeline() -> None:
-    """Run every stage in order (not yet available)."""
-    _later("pipeline", "the pipeline")
+PoolNameOpt = Annotated[
+    str | None,
+    typer.Option("--pool", help="Work pool; default BENCHLAB_WORK_POOL (benchlab)."),
+]
 
 
 @app.command()
-def serve() -> None:
-    """Serve Prefect deployments and schedules (not yet available)."""
-    _later("serve", "orchestration")
+def serve(config: ConfigOpt = None, tasks_dir: TasksOpt = None, pool: PoolNameOpt = None) -> None:
+    """Serve the stages, the pipeline and its schedules (needs BENCHLAB_PREFECT_API_URL)."""
+    from benchlab.commands.serve import serve_command
+
+    serve_command(_settings(config, tasks_dir), out, pool=pool)
 
 
 @app.command()
-def ui() -> None:
-    """Start the Prefect and MLflow UIs (not yet available)."""
-    _later("ui", "orchestration")
+def worker(
+    pool: PoolNameOpt = None,
+    limit: Annotated[
+        int, typer.Option("--limit", min=1, help="Cells this worker runs at once.")
+    ] = 1,
+    name: Annotated[
+        str | None, typer.Option("--name", help="Worker name; default benchlab-<host>.")
+    ] = None,
+) -> None:
+    """Run a Prefect worker on the work pool: this host runs the cells sent there."""
+    from benchlab.commands.serve import worker_command
+
+    worker_command(_settings(None, None), pool=pool, limit=limit, name=name)
 
 
 def main() -> None:

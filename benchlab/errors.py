@@ -7,7 +7,17 @@ bug and keeps its traceback.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+
+# Characters that would break a problem's one line or steer the terminal: control
+# characters, Unicode line and paragraph separators, bidirectional overrides.
+UNPRINTABLE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def one_line(text: str) -> str:
+    """``text`` with every character that is not plainly printable escaped (``\\n``)."""
+    return UNPRINTABLE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
 class BenchlabError(Exception):
@@ -34,7 +44,8 @@ class Problem:
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
         field = f" {self.field}:" if self.field else ""
-        return f"{where}:{field} {self.message}"
+        # Fields and messages quote the file's own text, which may hold line breaks.
+        return one_line(f"{where}:{field} {self.message}")
 
 
 class ConfigError(BenchlabError):

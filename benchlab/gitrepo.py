@@ -13,6 +13,8 @@ IDENTITY_NAME = "benchlab"
 IDENTITY_EMAIL = "benchlab@localhost"
 FIXED_DATE = "2000-01-01T00:00:00+0000"
 """Author and committer date of commits benchlab makes, so their shas are stable."""
+ALLOWED_PROTOCOLS = "file:git:http:https:ssh"
+"""The git transports benchlab lets a clone use (``GIT_ALLOW_PROTOCOL``)."""
 
 
 class GitError(BenchlabError):
@@ -34,6 +36,8 @@ def git_env(base: Mapping[str, str] | None = None) -> dict[str, str]:
         GIT_CONFIG_GLOBAL="/dev/null",
         GIT_CONFIG_NOSYSTEM="1",
         GIT_TERMINAL_PROMPT="0",
+        # Only transports that move data: ``ext::`` and its kind run commands.
+        GIT_ALLOW_PROTOCOL=ALLOWED_PROTOCOLS,
         GIT_AUTHOR_NAME=IDENTITY_NAME,
         GIT_AUTHOR_EMAIL=IDENTITY_EMAIL,
         GIT_AUTHOR_DATE=FIXED_DATE,

@@ -113,6 +113,8 @@ class Hub:
                 f"no repository {repo_id} on {self.endpoint} "
                 "(or it is private: set BENCHLAB_HF_TOKEN)"
             ) from None
+        except httpx.TransportError as exc:
+            raise HubError(f"{repo_id}: cannot reach {self.endpoint}: {exc}") from exc
         if info.sha is None:
             raise HubError(f"{repo_id}@{revision}: the hub did not say which commit it is")
         files = tuple(

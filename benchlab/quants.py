@@ -17,6 +17,8 @@ from typing import Protocol, TypeVar
 
 from benchlab.errors import UsageError
 
+UNSAFE_PART = re.compile(r"^\.{0,2}$|[\\\x00-\x1f\x7f]")
+"""A path part that is empty, ``.``, ``..``, or holds a backslash or control character."""
 SPLIT = re.compile(r"^(?P<base>.+)-(?P<index>\d{5})-of-(?P<count>\d{5})$")
 # What quant tags look like, to list the ones a repository has when a tag matches nothing.
 QUANT_TOKEN = re.compile(
@@ -46,6 +48,15 @@ def _stem(name: str) -> str:
     base = base[: -len(".gguf")] if base.lower().endswith(".gguf") else base
     split = SPLIT.match(base)
     return split["base"] if split else base
+
+
+def is_plain_path(name: str) -> bool:
+    """Whether ``name`` is a relative path whose every part is a plain name.
+
+    Names come from the hub's listing and become bucket keys and cache paths; a name
+    with ``..`` or a leading ``/`` would put a file outside the model's prefix.
+    """
+    return not any(UNSAFE_PART.search(part) for part in name.split("/"))
 
 
 def is_gguf(name: str) -> bool:
@@ -82,7 +93,8 @@ def select(files: Sequence[F], tag: str) -> list[F]:
 
     Raises:
         QuantError: no GGUF file matches ``tag`` (the message lists the tags there are),
-            or a split GGUF is missing parts.
+            a matching name is not a plain relative path, or a split GGUF is missing
+            parts.
     """
     names = [f.name for f in files]
     units: dict[str, list[tuple[int, F]]] = defaultdict(list)
@@ -90,6 +102,8 @@ def select(files: Sequence[F], tag: str) -> list[F]:
     for file, name in zip(files, names, strict=True):
         if not is_gguf(name) or not matches(tag, name):
             continue
+        if not is_plain_path(name):
+            raise QuantError(f"the repository lists an unsafe file name {name!r}; refusing it")
         folder, _, base = name.rpartition("/")
         split = SPLIT.match(base[: -len(".gguf")])
         if split is None:

@@ -7,12 +7,13 @@ processes inherit (:func:`inherited_env`).
 from __future__ import annotations
 
 import os
+import socket
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -110,6 +111,29 @@ class Settings(BaseSettings):
     probe_repeats: int = Field(default=2, ge=1)
     """Repeats of the speed probe (mean and stddev are recorded)."""
 
+    engine_host: str = Field(default_factory=socket.gethostname, pattern=r"^[A-Za-z0-9._-]+$")
+    """This host's name in the Prefect concurrency limits that keep cells apart
+    (``benchlab-engine-<host>`` and ``benchlab-gpu-<host>-<gpu>``)."""
+
+    cells_per_host: int = Field(default=1, ge=1)
+    """Cells whose engines may run at once on this host; with ``gpus`` set, the limit
+    of each GPU instead. 1: two cells never share a GPU."""
+
+    gpus: Annotated[tuple[str, ...], NoDecode] = ()
+    """GPU ids on this host (``0,1``): each cell takes a free one and its engine sees
+    only that one; empty: the host counts as one device."""
+
+    work_pool: str = "benchlab"
+    """The Prefect work pool that ``benchlab serve`` gives the per-cell deployment and
+    that GPU hosts' workers pull from."""
+
+    @field_validator("gpus", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
     @property
     def state_dir(self) -> Path:
         """The absolute data directory."""
@@ -169,3 +193,23 @@ def inherited_env(*, network: bool = False) -> dict[str, str]:
     env = {name: os.environ[name] for name in names if name in os.environ}
     env.setdefault("PATH", "/usr/local/bin:/usr/bin:/bin")
     return env
+
+
+VISIBLE_DEVICE_VARS = (
+    "CUDA_VISIBLE_DEVICES",
+    "HIP_VISIBLE_DEVICES",
+    "ROCR_VISIBLE_DEVICES",
+    "GGML_VK_VISIBLE_DEVICES",
+)
+"""How CUDA, ROCm and Vulkan builds of llama.cpp are told which GPUs they may use."""
+
+
+def engine_env(gpu: str | None) -> dict[str, str] | None:
+    """The engine's environment when it is pinned to one GPU, else None (inherit).
+
+    The engine gets the host's whole environment, because GPU drivers and runtimes read
+    their own variables; only the visible devices are narrowed to ``gpu``.
+    """
+    if gpu is None:
+        return None
+    return {**os.environ, **dict.fromkeys(VISIBLE_DEVICE_VARS, gpu)}

@@ -10,6 +10,11 @@ metadata (a managed copy, multipart above ``copy_threshold``), and the temporary
 deleted. Copying onto the final key itself was not chosen: for a moment that key would
 hold an object without its sha256. Streams smaller than one part are one PutObject, made
 when their sha256 is known.
+
+An upload cut by a failure of the service (it stopped, the network broke) leaves nothing
+under its key: a multipart upload is invisible until it is completed. Its parts stay on
+the server until the next successful upload of that key aborts it. Failures worth another
+try raise :class:`StoreUnavailable`.
 """
 
 from __future__ import annotations
@@ -19,7 +24,8 @@ import contextlib
 import hashlib
 import json
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +49,10 @@ TEMP_PREFIX = ".benchlab-uploads/"
 MIN_PART_SIZE = 5 * MiB
 
 
+class StoreUnavailable(StoreError):
+    """The S3 service could not be reached, or failed during a transfer: worth another try."""
+
+
 class ObjectInfo(BaseModel):
     """An object in the store."""
 
@@ -63,6 +73,14 @@ class ObjectInfo(BaseModel):
 
 def _code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def _transient(exc: ClientError | BotoCoreError) -> bool:
+    """Whether a boto error says the service failed rather than the request was wrong."""
+    if isinstance(exc, BotoCoreError):
+        return True  # connection refused or reset, timeouts, a body cut short
+    status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+    return status >= 500 or _code(exc) in ("SlowDown", "RequestTimeout", "InternalError")
 
 
 def _sha256_of(metadata: Mapping[str, str]) -> str | None:
@@ -111,7 +129,8 @@ class ObjectStore:
             yield
         except (ClientError, BotoCoreError) as exc:
             where = f"s3://{self.bucket}/{key}" if key else f"bucket {self.bucket!r}"
-            raise StoreError(f"{action} {where} at {self.endpoint_url} failed: {exc}") from None
+            error = StoreUnavailable if _transient(exc) else StoreError
+            raise error(f"{action} {where} at {self.endpoint_url} failed: {exc}") from None
 
     def ensure_bucket(self) -> None:
         """Create the bucket unless it exists."""
@@ -172,6 +191,7 @@ class ObjectStore:
             if found and found.sha256 == expected_sha256 and size in (None, found.size):
                 return found.model_copy(update={"skipped": True})
         target = key if expected_sha256 is not None else f"{TEMP_PREFIX}{uuid.uuid4().hex}"
+        started = datetime.now(UTC)
         with self._errors("upload", key):
             result = upload_parts(
                 self.client, self.bucket, target, chunks_of(data), self.part_size,
@@ -187,7 +207,27 @@ class ObjectStore:
                     )  # fmt: skip
                 finally:
                     self.client.delete_object(Bucket=self.bucket, Key=target)
+        self._abort_stale_uploads(key, before=started)
         return ObjectInfo(key=key, size=result.size, sha256=result.sha256)
+
+    def _abort_stale_uploads(self, key: str, *, before: datetime) -> int:
+        """Abort the multipart uploads of ``key`` begun before ``before``; returns how many.
+
+        They are earlier attempts that a stopped service cut off (their abort could not
+        reach it), kept on the server until now; the key holds complete bytes at this
+        point, so a writer still racing on it fails, retries, and finds them. Best effort:
+        the upload that got here has succeeded whatever this does.
+        """
+        aborted = 0
+        with contextlib.suppress(ClientError, BotoCoreError):
+            listing = self.client.list_multipart_uploads(Bucket=self.bucket, Prefix=key)
+            for upload in listing.get("Uploads", []):
+                if upload["Key"] == key and upload["Initiated"] < before:
+                    self.client.abort_multipart_upload(
+                        Bucket=self.bucket, Key=key, UploadId=upload["UploadId"]
+                    )
+                    aborted += 1
+        return aborted
 
     def put_file(self, path: Path, key: str, expected_sha256: str | None = None) -> ObjectInfo:
         """Upload a local file; skipped when an object with its sha256 is already at ``key``.
@@ -199,12 +239,28 @@ class ObjectStore:
         with path.open("rb") as handle:
             return self.put_stream(key, handle, expected_sha256=sha, size=path.stat().st_size)
 
-    def get_to_file(self, key: str, dest: Path, expected_sha256: str | None = None) -> Path:
+    def get_to_file(
+        self,
+        key: str,
+        dest: Path,
+        expected_sha256: str | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> Path:
         """Download ``key`` to ``dest``, verified against its sha256, replacing ``dest`` atomically.
+
+        The bytes go to a temporary file beside ``dest``; a download cut short leaves
+        ``dest`` as it was.
+
+        Args:
+            key: The object.
+            dest: The local file to create or replace.
+            expected_sha256: The sha256 to verify against; default the object's metadata.
+            progress: Called with the size of each block as it arrives.
 
         Raises:
             ChecksumError: the downloaded bytes did not match; ``dest`` is left as it was.
-            StoreError: no such object, no known sha256, or the S3 service failed.
+            StoreUnavailable: the S3 service failed or stopped during the download.
+            StoreError: no such object, or no known sha256.
         """
         with self._errors("download", key):
             try:
@@ -220,7 +276,10 @@ class ObjectStore:
             body = resp["Body"]
             try:
                 return write_verified(
-                    body.iter_chunks(MiB), dest, want, f"s3://{self.bucket}/{key}"
+                    _counted(body.iter_chunks(MiB), progress),
+                    dest,
+                    want,
+                    f"s3://{self.bucket}/{key}",
                 )
             finally:
                 body.close()
@@ -266,3 +325,10 @@ class ObjectStore:
         """Delete the object at ``key``; no error if there is none."""
         with self._errors("delete", key):
             self.client.delete_object(Bucket=self.bucket, Key=key)
+
+
+def _counted(chunks: Iterable[bytes], progress: Callable[[int], None] | None) -> Iterator[bytes]:
+    for chunk in chunks:
+        if progress is not None:
+            progress(len(chunk))
+        yield chunk

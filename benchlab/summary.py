@@ -71,15 +71,7 @@ def print_summary(
     console.print(table)
     console.print("Open the results:")
     console.print(
-        "  MLflow UI:  MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false uv run mlflow ui "
-        f"--backend-store-uri {tracking_uri(settings)} --workers 1 --port 5000"
-        "   then http://127.0.0.1:5000",
-        markup=False,
-        soft_wrap=True,
-    )
-    console.print(
-        f"  Prefect UI: PREFECT_HOME={settings.state_dir / 'prefect'} uv run prefect server start"
-        "   then http://127.0.0.1:4200",
+        "  Prefect and MLflow UIs:  uv run benchlab ui   (both URLs printed; Ctrl-C stops both)",
         markup=False,
         soft_wrap=True,
     )

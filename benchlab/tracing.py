@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from benchlab.curate.baseline import baseline_metrics
 from benchlab.metrics import metrics_for
 from benchlab.results import AgentStep, ModelCall, TrialResult
 
@@ -204,7 +205,8 @@ def log_trial(
         experiment_id = run.info.experiment_id
         mlflow.set_tags(tags_for(result))
         mlflow.log_params({k: v[:MAX_PARAM] for k, v in params_for(result).items()})
-        mlflow.log_metrics(metrics_for(result))
+        # The baseline metrics are logged now, with the rest, so that curation only reads.
+        mlflow.log_metrics({**metrics_for(result), **baseline_metrics(result)})
         with tempfile.TemporaryDirectory(prefix="benchlab-artifacts-") as tmp:
             _write_artifacts(result, Path(tmp))
             mlflow.log_artifacts(tmp)

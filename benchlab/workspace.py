@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchlab.config.names import git_url
 from benchlab.config.tasks import Repository, TaskSpec
 from benchlab.errors import BenchlabError, ServiceError
 from benchlab.gitdiff import diff, is_allowed
@@ -100,6 +101,8 @@ def checkout(repository: Repository, task_dir: Path, dest: Path) -> str:
         if repository.url is not None:
             if repository.url.startswith("-"):
                 raise WorkspaceError(f"refusing url {repository.url!r}: it starts with '-'")
+            # Checked again here: a spec may have been built without validation.
+            git_url(repository.url)
             git(["clone", "--no-checkout", "--", repository.url, str(dest)], cwd=task_dir, env=env)
         else:
             source = (task_dir / str(repository.path)).resolve()
@@ -112,7 +115,7 @@ def checkout(repository: Repository, task_dir: Path, dest: Path) -> str:
         sha = resolve_commit(dest, repository.ref, env)
         git(["checkout", "--quiet", "--detach", sha], cwd=dest, env=env)
         return sha
-    except (GitError, OSError) as exc:
+    except (GitError, OSError, ValueError) as exc:
         raise WorkspaceError(f"cannot check out the task repository: {exc}") from None
 
 
@@ -185,3 +188,13 @@ def snapshot(workspace: Path, base: str) -> str:
         ).strip()
     git(["update-ref", "refs/benchlab/setup", sha], cwd=workspace, env=git_env())
     return sha
+
+
+def regular_file_inside(root: Path, relative: str | Path) -> Path | None:
+    """``root / relative`` when it is a regular file inside ``root`` once links are
+    followed, else None: the agent may have planted a link out of its workspace, or a
+    FIFO that would block whoever reads it."""
+    target = (root / relative).resolve()
+    if not target.is_relative_to(root.resolve()) or not target.is_file():
+        return None
+    return target

@@ -15,6 +15,7 @@ from benchlab.curate.options import CurateOptions
 from benchlab.curate.records import Record
 from benchlab.curate.result import CurateResult
 from benchlab.curate.steps import Selection
+from benchlab.curate.streaming import UpsertPlan
 from benchlab.settings import Settings, get_settings
 
 ANY_TRIAL = CurateFilters()
@@ -27,14 +28,27 @@ DEFAULTS = CurateOptions()
 
 @task(name="select-trials", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5)
 def select_trials(settings: Settings, filters: CurateFilters, options: CurateOptions) -> Selection:
-    """The finished trial runs that pass the filters, searched a page at a time."""
+    """The finished trial runs that pass the filters: a few queries of a SQL tracking
+    store, else MLflow's run search a page at a time."""
     return steps.select(settings, filters, options)
 
 
+@task(name="plan-dataset", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5)
+def plan_dataset(
+    selection: Selection, filters: CurateFilters, options: CurateOptions
+) -> UpsertPlan:
+    """The dataset (created if needed); whether records may be merged while built."""
+    return steps.plan_dataset(selection, filters, options)
+
+
 @task(name="build-records", cache_policy=NO_CACHE)
-def build_records(settings: Settings, selection: Selection, options: CurateOptions) -> list[Record]:
-    """One record per trial from its result.json: inputs, trimmed outputs, expectations."""
-    return steps.build_records(settings, selection, options)
+def build_records(
+    settings: Settings, selection: Selection, options: CurateOptions, plan: UpsertPlan
+) -> list[Record]:
+    """One record per trial from its result.json: inputs, trimmed outputs, expectations
+    (worker processes, one per CPU, for many trials in a local artifact store), merged
+    into the dataset as they come when no recorded version has the same trials."""
+    return steps.build_records(settings, selection, options, plan=plan)
 
 
 @task(name="log-baseline-metrics", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5)
@@ -56,9 +70,10 @@ def upsert_dataset(
     filters: CurateFilters,
     options: CurateOptions,
     cells: dict[str, dict[str, float]],
+    plan: UpsertPlan,
 ) -> UpsertOutcome:
     """Records merged into the dataset by trial id; the version recorded with its filters."""
-    return steps.upsert_dataset(selection, records, filters, options, cells)
+    return steps.upsert_dataset(selection, records, filters, options, cells, plan)
 
 
 @task(name="export-parquet", cache_policy=NO_CACHE)
@@ -88,10 +103,11 @@ def curate(
     options = CurateOptions.model_validate(options)
     settings = settings or get_settings()
     selection = select_trials(settings, filters, options)
-    records = build_records(settings, selection, options)
+    plan = plan_dataset(selection, filters, options)
+    records = build_records(settings, selection, options, plan)
     runs_updated = log_baseline_metrics(selection, records)
     cells = aggregate_cells(records)
-    outcome = upsert_dataset(selection, records, filters, options, cells)
+    outcome = upsert_dataset(selection, records, filters, options, cells, plan)
     parquet = export_parquet(settings, outcome, records, options)
     notes = (MISSING_PYARROW,) if options.parquet and not parquet_available() else ()
     return CurateResult(

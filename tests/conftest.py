@@ -15,6 +15,8 @@ pytest_plugins = [
     "tests.fixtures.agents",
     "tests.fixtures.hub",
     "tests.fixtures.docker",
+    "tests.fixtures.simulate",
+    "tests.fixtures.prefect_server",
 ]
 
 

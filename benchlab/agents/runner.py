@@ -3,6 +3,10 @@
 A trial can stop a running agent early (it is stuck) without the harness knowing:
 it sets a :class:`StopSignal` with :func:`stop_on` around the harness call, and
 :func:`run_streaming` ends the process group when the signal fires.
+
+Processes that leave the group (a daemon that double-forks into a session of its own)
+are found by a mark in their environment and stopped too
+(see :mod:`benchlab.agents.mini_swe_leftovers`).
 """
 
 from __future__ import annotations
@@ -18,7 +22,9 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
+from benchlab.agents.mini_swe_leftovers import MARK_VARIABLE, new_mark, stop_marked
 from benchlab.shell import read_tail
 
 POLL_S = 0.25
@@ -86,18 +92,20 @@ def run_streaming(
 
     stdout is copied to ``stdout_path`` line by line as it arrives, so a killed run
     keeps everything up to the kill. The group is stopped after a normal exit too,
-    so nothing the agent started in the background survives it.
+    and so is every process that carries the run's mark (``env``'s own, or a new
+    one), so nothing the agent started in the background survives it.
 
     Raises:
         OSError: the program could not be started.
     """
     stdout_path.parent.mkdir(parents=True, exist_ok=True)
+    mark = env.get(MARK_VARIABLE) or new_mark()
     start = time.monotonic()
     with stderr_path.open("wb") as err:
         proc = subprocess.Popen(
             list(argv),
             cwd=cwd,
-            env=dict(env),
+            env={**env, MARK_VARIABLE: mark},
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=err,
@@ -123,6 +131,8 @@ def run_streaming(
                 proc.wait(timeout=min(POLL_S, remaining))
     finally:
         stop_group(proc, grace_s)
+        # Before waiting for stdout's end: a daemon that kept it open holds it.
+        stop_marked(mark, grace_s)
         reader.join(timeout=grace_s)
     result.duration_s = time.monotonic() - start
     result.exit_code = None if result.timed_out else proc.returncode
@@ -155,8 +165,28 @@ def _feed(proc: subprocess.Popen[bytes], text: str) -> None:
 
 def _copy_lines(proc: subprocess.Popen[bytes], path: Path, result: StreamedRun) -> None:
     assert proc.stdout is not None
-    with path.open("wb") as out:
+    out: BinaryIO | None = None
+    with contextlib.suppress(OSError):
+        out = path.open("wb")
+    try:
         for raw in proc.stdout:
             result.lines.append((time.time_ns(), raw.decode(errors="replace")))
-            out.write(raw)
-            out.flush()
+            if out is None:
+                continue
+            try:
+                out.write(raw)
+                out.flush()
+            except OSError:
+                # A full disk ends the copy, not the reading: the lines stay in memory,
+                # and the agent never blocks on a pipe that nobody drains.
+                _close(out)
+                out = None
+    finally:
+        if out is not None:
+            _close(out)
+
+
+def _close(out: BinaryIO) -> None:
+    # Closing flushes what a full disk refused; that is lost from the file only.
+    with contextlib.suppress(OSError):
+        out.close()

@@ -9,9 +9,9 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
+from benchlab.config.simulate import SimulateRequest
 from benchlab.errors import UsageError
 from benchlab.settings import Settings
-from benchlab.simulate.request import SimulateRequest
 from benchlab.simulate.sweep import SweepSummary
 from benchlab.tracking import tracking_uri
 
@@ -25,36 +25,12 @@ STATUS_STYLE = {
 
 
 def simulate_command(
-    settings: Settings,
-    console: Console,
-    *,
-    task: list[str],
-    model: list[str] | None,
-    provider: list[str] | None,
-    quant: list[str] | None,
-    agent: list[str] | None,
-    repeats: int,
-    sweep: list[str] | None,
-    name: str | None,
-    sandbox: str,
-    stuck_after: float | None,
+    settings: Settings, console: Console, request: SimulateRequest
 ) -> SweepSummary:
     """Validate the request, run the simulate flow, print the summary."""
     from benchlab.orchestration import configure_prefect
     from benchlab.simulate.plan import plan_simulation
 
-    request = _request(
-        tasks=tuple(task),
-        models=tuple(model or ()),
-        providers=tuple(provider or ()),
-        quants=tuple(quant or ()),
-        agents=tuple(agent or ("pi",)),
-        repeats=repeats,
-        engine=tuple(sweep or ()),
-        name=name,
-        sandbox=sandbox,
-        stuck_after_s=stuck_after,
-    )
     plan = plan_simulation(settings, request)  # refuses bad input before any work
     console.print(
         f"sweep [bold]{plan.sweep_id}[/bold]: {len(plan.targets)} targets x "
@@ -69,13 +45,46 @@ def simulate_command(
     return summary
 
 
-def _request(**values: object) -> SimulateRequest:
+def simulate_request(
+    *,
+    task: list[str],
+    model: list[str] | None = None,
+    provider: list[str] | None = None,
+    quant: list[str] | None = None,
+    agent: list[str] | None = None,
+    repeats: int = 1,
+    sweep: list[str] | None = None,
+    name: str | None = None,
+    sandbox: str = "auto",
+    stuck_after: float | None = None,
+    work_pool: str | None = None,
+) -> SimulateRequest:
+    """The request from the command line's options.
+
+    Raises:
+        UsageError: A value is not valid; the message names its option.
+    """
+    values = {
+        "tasks": tuple(task),
+        "models": tuple(model or ()),
+        "providers": tuple(provider or ()),
+        "quants": tuple(quant or ()),
+        "agents": tuple(agent or ("pi",)),
+        "repeats": repeats,
+        "engine": tuple(sweep or ()),
+        "name": name,
+        "sandbox": sandbox,
+        "stuck_after_s": stuck_after,
+        "work_pool": work_pool,
+    }
     try:
         return SimulateRequest.model_validate(values)
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"])
-        raise UsageError(f"--{field.split('.')[0].rstrip('s')}: {first['msg']}") from None
+        option = field.split(".")[0].replace("_", "-")
+        option = OPTION_NAMES.get(option, option.rstrip("s"))
+        raise UsageError(f"--{option}: {first['msg']}") from None
 
 
 def print_sweep(console: Console, settings: Settings, summary: SweepSummary) -> None:
@@ -91,9 +100,12 @@ def print_sweep(console: Console, settings: Settings, summary: SweepSummary) -> 
     table.add_row("sweep run", summary.sweep_run_id)
     console.print(table)
     console.print(
-        f"browse: mlflow ui --backend-store-uri {tracking_uri(settings)}", highlight=False
+        f"browse: benchlab ui   (MLflow store {tracking_uri(settings)})", highlight=False
     )
 
+
+OPTION_NAMES = {"engine": "sweep", "stuck-after-s": "stuck-after", "work-pool": "work-pool"}
+"""Request fields whose option is not the field's name less its plural ``s``."""
 
 TaskOpt = Annotated[list[str], typer.Option("--task", "-t", help="Task to run; repeatable.")]
 ModelOpt = Annotated[
@@ -121,5 +133,12 @@ StuckOpt = Annotated[
     float | None,
     typer.Option(
         "--stuck-after", help="Seconds without model call or file change that end a trial."
+    ),
+]
+PoolOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--work-pool",
+        help="Send each cell to this Prefect work pool (workers on GPU hosts run them).",
     ),
 ]

@@ -12,6 +12,9 @@ from benchlab.config.base import Frozen
 
 VARIABLES = ("base_url", "model", "prompt", "prompt_file", "workspace", "trial_dir")
 PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
+INTERPRETERS = re.compile(r"^(?:.*/)?(?:[a-z]*sh|python[0-9.]*|node|perl|ruby|php)$")
+"""Programs whose ``-c``/``-e`` argument is code: a prompt placed in it would run."""
+CODE_OPTION = re.compile(r"^-[A-Za-z]*[ce]$")
 
 
 class CommandAgent(Frozen):
@@ -23,7 +26,9 @@ class CommandAgent(Frozen):
     argv: tuple[StrictStr, ...] = Field(min_length=1)
     """Program and arguments, with ``{variable}`` placeholders."""
 
-    env: dict[StrictStr, StrictStr] = Field(default_factory=dict)
+    env: dict[Annotated[StrictStr, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")], StrictStr] = Field(
+        default_factory=dict
+    )
     """Extra environment variables, with the same placeholders."""
 
     prompt_via: Literal["stdin", "file", "arg"] = "stdin"
@@ -45,4 +50,16 @@ class CommandAgent(Frozen):
                 raise ValueError(
                     f"unknown placeholder {{{unknown[0]}}} in {text!r}; valid: {valid}"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _prompt_not_code(self) -> CommandAgent:
+        # The prompt is the task's text: inside a shell script it would be run, not read.
+        if INTERPRETERS.match(self.argv[0]):
+            for option, code in zip(self.argv, self.argv[1:], strict=False):
+                if CODE_OPTION.match(option) and "{prompt}" in code:
+                    raise ValueError(
+                        f"{{prompt}} inside the code of {self.argv[0]} {option} would run as "
+                        "code; pass it as its own argument, on stdin or via {prompt_file}"
+                    )
         return self

@@ -9,6 +9,7 @@ import jsonschema
 from pydantic import Field, field_validator
 
 from benchlab.config.base import Frozen
+from benchlab.config.names import relative_path
 
 Source = Literal["final_answer", "diff", "transcript"]
 """Which text of the trial a text grader reads, unless it names a ``file``."""
@@ -20,7 +21,7 @@ class GraderBase(Frozen):
     name: str | None = None
     """Name in reports; default the grader's kind."""
 
-    weight: float = Field(default=1.0, gt=0)
+    weight: float = Field(default=1.0, gt=0, allow_inf_nan=False)
     """Weight in a composite's mean."""
 
     required: bool = False
@@ -39,9 +40,7 @@ class TextGraderBase(GraderBase):
     @field_validator("file")
     @classmethod
     def _inside(cls, file: str | None) -> str | None:
-        if file is not None and (file.startswith("/") or ".." in file.split("/")):
-            raise ValueError("must be a relative path inside the workspace")
-        return file
+        return None if file is None else relative_path(file)
 
 
 class RegexGrader(TextGraderBase):
@@ -61,6 +60,8 @@ class RegexGrader(TextGraderBase):
             re.compile(pattern)
         except re.error as exc:
             raise ValueError(f"not a regular expression: {exc}") from exc
+        except RecursionError:
+            raise ValueError("not a regular expression: nested too deeply") from None
         return pattern
 
 
@@ -96,6 +97,10 @@ class JsonSchemaGrader(TextGraderBase):
     @field_validator("json_schema")
     @classmethod
     def _valid_schema(cls, schema: dict[str, Any]) -> dict[str, Any]:
+        dialect = schema.get("$schema")
+        if dialect is not None and not isinstance(dialect, str):
+            # validator_for looks the value up in a dict and fails on a list or number.
+            raise ValueError("not a valid JSON schema: $schema must be a string")
         try:
             jsonschema.validators.validator_for(schema).check_schema(schema)
         except jsonschema.SchemaError as exc:
@@ -121,7 +126,7 @@ class CompositeGrader(GraderBase):
     graders: tuple[GraderConfig, ...] = Field(min_length=1)
     """The graders it combines (composites may nest)."""
 
-    pass_threshold: float = Field(default=0.5, ge=0, le=1)
+    pass_threshold: float = Field(default=0.5, ge=0, le=1, allow_inf_nan=False)
     """The weighted mean at or above which the composite passes."""
 
 

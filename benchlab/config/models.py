@@ -10,11 +10,15 @@ from pydantic import Discriminator, Field, StrictStr, Tag, field_validator, mode
 from benchlab.config.agents import CommandAgent
 from benchlab.config.base import Frozen
 from benchlab.config.engine import EngineConfig
+from benchlab.config.names import git_ref, path_segment
+from benchlab.config.schedules import NIGHTLY, ScheduleSpec
 from benchlab.config.sweep import EngineSweep, expand
 
 __all__ = ["ApiModel", "EngineConfig", "EngineSweep", "LocalModel", "ModelSpec", "ModelsFile"]
 
 NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+QuantTag = Annotated[StrictStr, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
+"""A quant tag: it names a folder of the bucket, so it is one plain name."""
 
 
 class LocalModel(Frozen):
@@ -32,7 +36,7 @@ class LocalModel(Frozen):
     revision: str = "main"
     """Branch, tag or commit of the repository."""
 
-    quant_tags: tuple[StrictStr, ...] = Field(min_length=1)
+    quant_tags: tuple[QuantTag, ...]
     """Quantizations to benchmark, matched as file-name tokens (``Q4_K_M``)."""
 
     source: str | None = None
@@ -56,6 +60,29 @@ class LocalModel(Frozen):
         if self.chat_template and self.chat_template_file:
             raise ValueError("give chat_template or chat_template_file, not both")
         return self
+
+    @field_validator("repo_id")
+    @classmethod
+    def _plain_repo_id(cls, repo_id: str) -> str:
+        # Bucket keys and cache paths are built from it: ``..`` would leave their prefix.
+        for part in repo_id.split("/"):
+            path_segment(part, "repo_id part")
+        return repo_id
+
+    @field_validator("revision")
+    @classmethod
+    def _revision_name(cls, revision: str) -> str:
+        return git_ref(revision, "revision")
+
+    @field_validator("quant_tags")
+    @classmethod
+    def _plain_tags(cls, tags: tuple[str, ...]) -> tuple[str, ...]:
+        # Checked here, not with min_length: one bad tag must not also read as "no tags".
+        if not tags:
+            raise ValueError("give at least one quant tag")
+        for tag in tags:
+            path_segment(tag, "quant tag")
+        return tags
 
     @field_validator("source")
     @classmethod
@@ -86,10 +113,10 @@ class ApiModel(Frozen):
     context_size: int = Field(default=128000, ge=256)
     """Context window of the model."""
 
-    input_price_per_mtok: float = Field(default=0.0, ge=0)
+    input_price_per_mtok: float = Field(default=0.0, ge=0, allow_inf_nan=False)
     """Price in USD per million input tokens."""
 
-    output_price_per_mtok: float = Field(default=0.0, ge=0)
+    output_price_per_mtok: float = Field(default=0.0, ge=0, allow_inf_nan=False)
     """Price in USD per million output tokens."""
 
 
@@ -107,7 +134,7 @@ ModelSpec = Annotated[
 class CostSettings(Frozen):
     """What running local models costs, for the report's cost columns."""
 
-    host_price_per_hour: float = Field(default=0.0, ge=0)
+    host_price_per_hour: float = Field(default=0.0, ge=0, allow_inf_nan=False)
     """Price in USD of one hour of an engine host, charged to local models' trials."""
 
 
@@ -128,6 +155,10 @@ class ModelsFile(Frozen):
 
     cost: CostSettings = CostSettings()
     """Prices for the report's cost of local models (API models carry their own)."""
+
+    schedules: tuple[ScheduleSpec, ...] = NIGHTLY
+    """Pipeline runs on cron schedules, registered by ``benchlab serve``; default the
+    default sweep nightly at 02:00 local time; ``[]`` for none."""
 
     @model_validator(mode="after")
     def _unique_names(self) -> ModelsFile:

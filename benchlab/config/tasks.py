@@ -10,6 +10,7 @@ from pydantic import Field, StrictStr, ValidationInfo, field_validator, model_va
 
 from benchlab.config.base import Frozen
 from benchlab.config.graders import CommandGrader, CompositeGrader, GraderConfig
+from benchlab.config.names import git_ref, git_url, relative_path
 
 VARIABLE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 
@@ -35,14 +36,20 @@ class Repository(Frozen):
     ref: StrictStr = "HEAD"
     """Branch, tag or commit to start from."""
 
+    @field_validator("url")
+    @classmethod
+    def _plain_url(cls, url: str | None) -> str | None:
+        return None if url is None else git_url(url)
+
+    @field_validator("ref")
+    @classmethod
+    def _ref_name(cls, ref: str) -> str:
+        return git_ref(ref)
+
     @model_validator(mode="after")
     def _one_source(self) -> Repository:
         if (self.url is None) == (self.path is None):
             raise ValueError("give exactly one of url or path")
-        if self.ref.startswith("-"):
-            raise ValueError("ref must not start with '-'")
-        if self.url is not None and self.url.startswith("-"):
-            raise ValueError("url must not start with '-'")
         return self
 
 
@@ -55,7 +62,7 @@ class Limits(Frozen):
     max_output_tokens: int = Field(default=32000, ge=1)
     """Output tokens over the whole trial."""
 
-    timeout_s: float = Field(default=900, gt=0)
+    timeout_s: float = Field(default=900, gt=0, allow_inf_nan=False)
     """Wall time of the agent run."""
 
 
@@ -71,7 +78,7 @@ class Check(Frozen):
     expect_exit: int = 0
     """The exit code that means the check passed."""
 
-    timeout_s: float = Field(default=300, gt=0)
+    timeout_s: float = Field(default=300, gt=0, allow_inf_nan=False)
     """Time after which the check is stopped and counted as failed."""
 
     tests: Literal["pytest", "unittest"] | None = None
@@ -83,16 +90,7 @@ class Check(Frozen):
     @field_validator("junit")
     @classmethod
     def _inside_workspace(cls, value: str | None) -> str | None:
-        if value is not None:
-            _relative_path(value)
-        return value
-
-
-def _relative_path(value: str) -> str:
-    parts = value.replace("\\", "/").split("/")
-    if value.startswith("/") or ".." in parts or not value.strip():
-        raise ValueError(f"{value!r} must be a relative path inside the workspace")
-    return value
+        return None if value is None else relative_path(value)
 
 
 class Guideline(Frozen):
@@ -145,7 +143,7 @@ class TaskSpec(Frozen):
     """Paths the agent must not change (its tests, check scripts): checks run against
     the pristine files, and a trial that changed them is tagged ``tampered``."""
 
-    stuck_after_s: float | None = Field(default=None, gt=0)
+    stuck_after_s: float | None = Field(default=None, gt=0, allow_inf_nan=False)
     """End the trial as ``timeout`` after this long with no model call and no change in
     the workspace; by default the run's setting."""
 
@@ -173,7 +171,7 @@ class TaskSpec(Frozen):
     @classmethod
     def _relative(cls, paths: tuple[str, ...]) -> tuple[str, ...]:
         for path in paths:
-            _relative_path(path)
+            relative_path(path)
         return paths
 
     @field_validator("prompt")

@@ -7,25 +7,31 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from benchlab.config.sweep import SWEEP_TAGS
-from benchlab.config.yamlsource import Loc, YamlDoc
+from benchlab.config.yamlsource import Loc, YamlDoc, dotted
 from benchlab.errors import ConfigError, Problem
 
 M = TypeVar("M", bound=BaseModel)
 
 # Tags of discriminated unions appear in pydantic's error locations; they are not
 # keys of the file, so they are dropped from what the user sees.
-UNION_TAGS = frozenset({"local", "api"}) | SWEEP_TAGS
+GRADER_KINDS = frozenset({"regex", "contains", "exact", "json_schema", "command", "composite"})
+UNION_TAGS = frozenset({"local", "api"}) | SWEEP_TAGS | GRADER_KINDS
 
 
-def _clean(loc: tuple[Any, ...]) -> Loc:
-    return tuple(part for part in loc if part not in UNION_TAGS or isinstance(part, int))
-
-
-def _dotted(loc: Loc) -> str:
-    out = ""
+def _clean(loc: tuple[Any, ...], data: Any) -> Loc:
+    """``loc`` without union tags; a part that is a key of the file's data always stays."""
+    out: list[str | int] = []
+    node = data
     for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
+        in_list = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        if in_list or (isinstance(node, dict) and part in node):
+            node = node[part]
+        elif part in UNION_TAGS:
+            continue
+        else:
+            node = None
+        out.append(part)
+    return tuple(out)
 
 
 def _message(error: Any) -> str:
@@ -44,8 +50,9 @@ def problems_from(doc: YamlDoc, exc: ValidationError) -> list[Problem]:
     """One :class:`Problem` per validation error, each with the line of its key."""
     problems = []
     for error in exc.errors():
-        loc = _clean(error["loc"])
-        problems.append(Problem(str(doc.path), doc.line_of(loc), _dotted(loc), _message(error)))
+        loc = _clean(error["loc"], doc.data)
+        line = doc.line_of(loc) or 1
+        problems.append(Problem(str(doc.path), line, dotted(loc), _message(error)))
     return problems
 
 

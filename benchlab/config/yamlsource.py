@@ -1,4 +1,10 @@
-"""YAML parsing that remembers the line of every key and list item."""
+"""YAML parsing that remembers the line of every key and list item.
+
+Whatever the bytes, reading ends in a :class:`YamlDoc` or a :class:`ConfigError` whose
+problems each name a line of the file: bytes that are not UTF-8, YAML syntax, values
+YAML cannot build (an impossible date), keys given twice, keys that are not strings,
+NUL characters, nesting or alias expansion beyond sane limits.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +14,10 @@ from typing import Any
 
 import yaml
 
+from benchlab.config.yamlwalk import MAX_DEPTH, Lines, Loc, Walk, dotted
 from benchlab.errors import ConfigError, Problem
 
-Loc = tuple[str | int, ...]
+__all__ = ["Loc", "YamlDoc", "dotted", "read_yaml"]
 
 
 @dataclass
@@ -30,39 +37,86 @@ class YamlDoc:
         return None
 
 
-def _walk(node: yaml.Node, loc: Loc, lines: dict[Loc, int]) -> None:
-    lines.setdefault(loc, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key_node)
-            child = (*loc, key)
-            # The key's line, so an unknown or bad key points at itself.
-            lines[child] = key_node.start_mark.line + 1
-            _walk(value_node, child, lines)
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            _walk(item, (*loc, index), lines)
+class _Loader(yaml.SafeLoader):
+    """The safe loader: nesting limited as it composes, values it cannot build reported
+    at their mark."""
+
+    depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        # The composer recurses once per level: stop before Python's own limit does.
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                mark = self.peek_event().start_mark
+                message = f"nested more than {MAX_DEPTH} levels deep"
+                raise yaml.composer.ComposerError(None, None, message, mark)
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep=deep)
+        except (ValueError, OverflowError) as exc:
+            # ``2024-13-01`` is a timestamp to YAML, and datetime refuses it.
+            raise yaml.constructor.ConstructorError(
+                None, None, f"cannot read the value: {exc}", node.start_mark
+            ) from None
+
+
+def _decode(path: Path, raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        message = f"not UTF-8 text: byte 0x{raw[exc.start]:02x} cannot be decoded"
+        raise ConfigError([Problem(str(path), line, "", message)]) from None
+
+
+def _syntax_error(path: Path, lines: Lines, exc: yaml.YAMLError) -> ConfigError:
+    line, message = 1, f"invalid YAML: {exc}"
+    if isinstance(exc, yaml.MarkedYAMLError):
+        mark = exc.problem_mark or exc.context_mark
+        line = lines.at(mark.index) if mark else 1
+        message = f"invalid YAML: {exc.problem or exc.context}"
+    elif isinstance(exc, yaml.reader.ReaderError):
+        line = lines.at(exc.position)
+        message = f"invalid YAML: character #x{exc.character:04x} is not allowed"
+    return ConfigError([Problem(str(path), line, "", message)])
 
 
 def read_yaml(path: Path) -> YamlDoc:
-    """Parse ``path``; a syntax error becomes a :class:`ConfigError` with its line."""
+    """Parse ``path``; any problem becomes a :class:`ConfigError` with its line."""
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError([Problem(str(path), None, "", "file not found")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
         raise ConfigError([Problem(str(path), None, "", f"cannot read: {exc}")]) from None
+    text = _decode(path, raw)
+    lines = Lines(text)
+    walk = Walk(path, lines)
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
-        message = f"invalid YAML: {exc.problem or exc.context}"
-        raise ConfigError([Problem(str(path), line, "", message)]) from None
+        data = _load(text, walk)
     except yaml.YAMLError as exc:
-        raise ConfigError([Problem(str(path), None, "", f"invalid YAML: {exc}")]) from None
-    lines: dict[Loc, int] = {}
-    if node is not None:
-        _walk(node, (), lines)
-    return YamlDoc(path=path, data=data, lines=lines)
+        raise _syntax_error(path, lines, exc) from None
+    except RecursionError:
+        # The composer recurses once per level, before the walk can count them.
+        message = f"nested more than {MAX_DEPTH} levels deep"
+        raise ConfigError([Problem(str(path), 1, "", message)]) from None
+    return YamlDoc(path=path, data=data, lines=walk.found)
+
+
+def _load(text: str, walk: Walk) -> Any:
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        walk.walk(node, ())
+        if walk.problems:
+            raise ConfigError(walk.problems)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()

@@ -2,28 +2,29 @@
 
 Uses ``mlflow.genai.datasets`` on the configured tracking store. MLflow keys records
 by a hash of their ``inputs``; ours carry the trial id, so merging a trial again
-replaces its record instead of adding one.
+replaces its record instead of adding one. Records of a trial set no recorded version
+has are merged while they are built (:mod:`benchlab.curate.streaming`); the others
+only once their version is known to be new.
 """
 
 from __future__ import annotations
 
 import json
 import tempfile
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from benchlab.curate.filters import CurateFilters
 from benchlab.curate.options import CurateOptions
 from benchlab.curate.records import Record
+from benchlab.curate.streaming import TRIAL_SET_TAG, UpsertPlan, merge, trial_set_digest
 from benchlab.curate.version import DatasetRef, content_version
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
     from mlflow.genai.datasets import EvaluationDataset
-
-MERGE_BATCH = 500
-"""Records per ``merge_records`` call: one transaction each, bounded memory."""
 
 TRIAL_IDS_ARTIFACT = "trial_ids.json"
 """The companion run's list of the version's trial ids."""
@@ -72,11 +73,32 @@ def find_version_run(client: MlflowClient, experiment_id: str, ref: DatasetRef) 
     return runs[0].info.run_id if runs else None
 
 
-def _merge(dataset: EvaluationDataset, records: list[Record]) -> None:
-    for start in range(0, len(records), MERGE_BATCH):
-        # merge_records adds MLflow's user tag to each record's tags in place.
-        batch = [{**r, "tags": dict(r["tags"])} for r in records[start : start + MERGE_BATCH]]
-        dataset.merge_records(batch)
+def plan_upsert(name: str, experiment_id: str, trial_ids: Iterable[str]) -> UpsertPlan:
+    """The dataset ``name`` (created if needed), and whether records of these trials
+    may be merged while they are built (see :mod:`benchlab.curate.streaming`)."""
+    from mlflow import MlflowClient
+    from mlflow.genai.datasets import create_dataset
+
+    dataset = find_dataset(name)
+    if dataset is None:
+        dataset = create_dataset(
+            name=name, experiment_id=experiment_id, tags={"benchlab.kind": "curated"}
+        )
+    digest = trial_set_digest(trial_ids)
+    client, token, stream = MlflowClient(), None, True
+    while stream:
+        # Every version run of the dataset, finished or not: a doubt means no streaming.
+        page = client.search_runs(
+            [experiment_id],
+            f"tags.kind = 'curation' and tags.dataset = '{name}'",
+            max_results=1000,
+            page_token=token,
+        )
+        stream = all(run.data.tags.get(TRIAL_SET_TAG) not in (None, digest) for run in page)
+        token = page.token
+        if not token:
+            break
+    return UpsertPlan(name, dataset.dataset_id, stream, _record_count(dataset.dataset_id))
 
 
 def _record_version(
@@ -98,6 +120,7 @@ def _record_version(
             "dataset": outcome.ref.name,
             "dataset_version": outcome.ref.version,
             "dataset_id": outcome.dataset_id,
+            TRIAL_SET_TAG: trial_set_digest(trial_ids),
         },
     )
     params = {
@@ -127,6 +150,7 @@ def upsert(
     filters: CurateFilters,
     options: CurateOptions,
     cells: dict[str, Any],
+    plan: UpsertPlan | None = None,
 ) -> UpsertOutcome:
     """Merge the records into the dataset ``name`` (created if needed) and record the
     version they make; a version recorded before is left as it is.
@@ -138,31 +162,31 @@ def upsert(
         filters: The selection that produced the records, recorded with the version.
         options: The curation's options, recorded with the version.
         cells: Per-cell aggregates, kept as an artifact of the version's run.
+        plan: The plan the records were built under; when it streamed, they are in
+            the dataset already.
     """
     from mlflow import MlflowClient
-    from mlflow.genai.datasets import create_dataset
 
     client = MlflowClient()
     ref = DatasetRef(name, content_version(records))
-    dataset = find_dataset(name)
-    if dataset is None:
-        dataset = create_dataset(
-            name=name, experiment_id=experiment_id, tags={"benchlab.kind": "curated"}
-        )
+    if plan is None:
+        plan = plan_upsert(name, experiment_id, (str(r["inputs"]["trial_id"]) for r in records))
+        plan = replace(plan, stream=False)
     done = find_version_run(client, experiment_id, ref)
     if done is not None:
-        return UpsertOutcome(ref, dataset.dataset_id, done, len(records), 0, len(records), True)
-    before = _record_count(dataset.dataset_id)
-    _merge(dataset, records)
-    new = _record_count(dataset.dataset_id) - before
-    outcome = UpsertOutcome(
-        ref, dataset.dataset_id, "", len(records), new, len(records) - new, False
-    )
+        # Streamed records of a recorded version are the same records again.
+        return UpsertOutcome(ref, plan.dataset_id, done, len(records), 0, len(records), True)
+    if not plan.stream:
+        from mlflow.genai.datasets import get_dataset
+
+        merge(get_dataset(dataset_id=plan.dataset_id), records)
+    new = _record_count(plan.dataset_id) - plan.records_before
+    outcome = UpsertOutcome(ref, plan.dataset_id, "", len(records), new, len(records) - new, False)
     trial_ids = [str(r["inputs"]["trial_id"]) for r in records]
     run_id = _record_version(client, experiment_id, outcome, filters, options, trial_ids, cells)
     client.set_dataset_tags(
-        dataset.dataset_id,
+        plan.dataset_id,
         {"benchlab.latest_version": ref.version, f"benchlab.version.{ref.version}": run_id},
     )
-    return UpsertOutcome(ref, dataset.dataset_id, run_id, len(records), new, len(records) - new,
+    return UpsertOutcome(ref, plan.dataset_id, run_id, len(records), new, len(records) - new,
                          False)  # fmt: skip

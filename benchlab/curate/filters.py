@@ -83,9 +83,9 @@ class CurateFilters(Frozen):
             if len(values) == 1:
                 clauses.append(f"tags.{tag} = '{values[0]}'")
         if self.since is not None:
-            clauses.append(f"attributes.start_time >= {_millis(self.since)}")
+            clauses.append(f"attributes.start_time >= {millis(self.since)}")
         if self.until is not None:
-            clauses.append(f"attributes.start_time < {_millis(self.until)}")
+            clauses.append(f"attributes.start_time < {millis(self.until)}")
         return " and ".join(clauses)
 
     def matches(self, tags: Mapping[str, str]) -> bool:
@@ -115,5 +115,6 @@ class CurateFilters(Frozen):
         return params
 
 
-def _millis(moment: datetime) -> int:
+def millis(moment: datetime) -> int:
+    """A moment as milliseconds since the epoch (UTC when no zone is given)."""
     return int(_utc(moment).timestamp() * 1000)

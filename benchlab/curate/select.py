@@ -7,9 +7,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlparse
+from urllib.request import url2pathname
 
 from benchlab.curate.baseline import PREFIX
 from benchlab.curate.filters import CurateFilters
+from benchlab.curate.reading import read_trial
 from benchlab.errors import BenchlabError
 from benchlab.results import TrialResult
 
@@ -68,8 +71,18 @@ def search_trials(
             return
 
 
+def local_result_path(artifact_uri: str) -> Path | None:
+    """The ``result.json`` path under a ``file:`` artifact URI (or a plain path); None
+    for a remote artifact store."""
+    parsed = urlparse(artifact_uri)
+    if parsed.scheme not in ("", "file") or parsed.netloc not in ("", "localhost"):
+        return None
+    return Path(url2pathname(parsed.path)) / RESULT_ARTIFACT
+
+
 def load_result(artifact_uri: str) -> TrialResult:
-    """The trial's full record, from the ``result.json`` under its run's artifact URI.
+    """The trial's record, from the ``result.json`` under its run's artifact URI, as
+    curation reads it (without request bodies: see :mod:`benchlab.curate.reading`).
 
     A local artifact store is read in place; any other is downloaded to a temp dir.
 
@@ -82,12 +95,12 @@ def load_result(artifact_uri: str) -> TrialResult:
     try:
         repo = get_artifact_repository(artifact_uri)
         if isinstance(repo, LocalArtifactRepository):
-            text = Path(repo.download_artifacts(RESULT_ARTIFACT)).read_text(encoding="utf-8")
+            text = Path(repo.download_artifacts(RESULT_ARTIFACT)).read_bytes()
         else:
             with tempfile.TemporaryDirectory(prefix="benchlab-curate-") as tmp:
                 path = repo.download_artifacts(RESULT_ARTIFACT, tmp)
-                text = Path(path).read_text(encoding="utf-8")
+                text = Path(path).read_bytes()
     except Exception as exc:
         # MLflow raises its own errors or an OSError, depending on the artifact store.
         raise BenchlabError(f"{artifact_uri}: cannot read {RESULT_ARTIFACT}: {exc}") from exc
-    return TrialResult.model_validate_json(text)
+    return read_trial(text)

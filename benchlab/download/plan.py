@@ -14,9 +14,9 @@ from pydantic import BaseModel, ConfigDict
 
 from benchlab.config.models import ApiModel, LocalModel, ModelsFile
 from benchlab.errors import UsageError
-from benchlab.hub import Hub, HubFile
+from benchlab.hub import Hub, HubError, HubFile
 from benchlab.manifest import model_key
-from benchlab.quants import select
+from benchlab.quants import is_plain_path, select
 from benchlab.sources import resolve_source
 from benchlab.store import ObjectStore
 
@@ -146,10 +146,14 @@ def resolve_hub_model(hub: Hub, model: LocalModel) -> tuple[str, dict[str, list[
     """The commit ``model.revision`` points at, and the files of each of its quant tags.
 
     Raises:
-        HubError: unknown repository or revision.
-        QuantError: a tag matches no GGUF file.
+        HubError: unknown repository or revision, or a commit that is not a plain name.
+        QuantError: a tag matches no GGUF file, or a file name is not a plain path.
     """
     snap = hub.snapshot(model.repo_id, model.revision)
+    # The commit names a folder of the bucket: it must be one plain name.
+    if "/" in snap.commit or not is_plain_path(snap.commit):
+        raise HubError(f"{model.repo_id}@{model.revision}: the hub answered an unsafe commit "
+                       f"{snap.commit!r}")  # fmt: skip
     return snap.commit, {tag: select(snap.files, tag) for tag in model.quant_tags}
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -41,6 +42,7 @@ class LlamaServer:
         port: int | None = None,
         start_timeout_s: float = 120.0,
         rss_interval_s: float = 0.2,
+        env: Mapping[str, str] | None = None,
     ) -> None:
         self.host = host
         self.port = port if port is not None else free_port(host)
@@ -59,7 +61,7 @@ class LlamaServer:
             chat_template=chat_template,
             chat_template_file=chat_template_file,
         )
-        self._process = ManagedProcess(self._argv, log_path=log_path, grace_s=10.0)
+        self._process = ManagedProcess(self._argv, log_path=log_path, grace_s=10.0, env=env)
         self._sampler: PeakRssSampler | None = None
         self._vram: PeakVramSampler | None = None
         self._rss_interval_s = rss_interval_s

@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from benchlab.config import load_models
 from benchlab.config.cells import model_cells
 from benchlab.config.models import LocalModel
+from benchlab.config.simulate import SimulateRequest
 from benchlab.errors import BenchlabError
 from benchlab.evaluate.request import EvaluateRequest
 from benchlab.scoring.endpoint import JudgeEndpoint
 from benchlab.settings import Settings
 from benchlab.simulate.engines import open_upstream
 from benchlab.simulate.plan import SimulationPlan, Target, TrialKey
-from benchlab.simulate.request import SimulateRequest
 from benchlab.simulate.stage import stage_models
 
 JUDGE_SWEEP = "judge"

@@ -12,11 +12,9 @@ from benchlab.config.base import Frozen
 CRITERION = r"^[a-z][a-z0-9_]*$"
 
 
-class EvaluateRequest(Frozen):
-    """A dataset version to score, and how to reach the judge model."""
-
-    dataset: Annotated[str, Field(min_length=1, max_length=240)]
-    """``NAME`` (its latest version) or ``NAME@VERSION``."""
+class JudgeOptions(Frozen):
+    """How to reach the judge model and what to score: an evaluation less its dataset
+    (the pipeline names the dataset its curation made)."""
 
     base_url: str | None = None
     """OpenAI-compatible judge endpoint; default the configured one, else a local
@@ -37,6 +35,13 @@ class EvaluateRequest(Frozen):
 
     force: bool = False
     """Score again even when this version was evaluated by the same judges before."""
+
+
+class EvaluateRequest(JudgeOptions):
+    """A dataset version to score, and how to reach the judge model."""
+
+    dataset: Annotated[str, Field(min_length=1, max_length=240)]
+    """``NAME`` (its latest version) or ``NAME@VERSION``."""
 
 
 class CriterionSummary(Frozen):

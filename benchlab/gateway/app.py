@@ -13,7 +13,7 @@ from collections.abc import Mapping
 
 from benchlab.gateway.answers import Answer, offered_tool_names, parse_answer
 from benchlab.gateway.asgi import Receive, Scope, Send, error_body, read_body, send_answer
-from benchlab.gateway.call import PendingCall, scrub
+from benchlab.gateway.call import PendingCall, scrub, scrub_bytes
 from benchlab.gateway.recorder import TrialRecorder
 from benchlab.gateway.relay import relay
 from benchlab.gateway.upstream import UPSTREAM_ERRORS, UpstreamClient
@@ -113,6 +113,8 @@ class GatewayApp:
             content = await upstream.read()
         except UPSTREAM_ERRORS as exc:
             return await self._unreachable(call, exc, send)
+        if upstream.status != 200:
+            content = scrub_bytes(content, call.recorder.api_key)
         media = (upstream.content_type or "application/json").encode("latin-1")
         await send_answer(send, upstream.status, content, media)
         end_ns = time.time_ns()
@@ -147,6 +149,7 @@ class GatewayApp:
         except UPSTREAM_ERRORS as exc:
             return await self._unreachable(call, exc, send)
         if upstream.status != 200:
+            content = scrub_bytes(content, call.recorder.api_key)
             media = (upstream.content_type or "application/json").encode("latin-1")
             await send_answer(send, upstream.status, content, media)
             return call.record(None, status=upstream.status, error=content.decode(errors="replace"))

@@ -17,6 +17,11 @@ def scrub(text: str, secret: str | None) -> str:
     return text.replace(secret, "***") if secret else text
 
 
+def scrub_bytes(content: bytes, secret: str | None) -> bytes:
+    """An answer body with ``secret`` masked, before the agent (and its logs) see it."""
+    return content.replace(secret.encode(), b"***") if secret else content
+
+
 class PendingCall:
     """One call in progress: what is known before the answer.
 

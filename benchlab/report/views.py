@@ -88,6 +88,8 @@ def quant_degradation(trials: pd.DataFrame, level: float = 0.95) -> pd.DataFrame
     if table.empty:
         return table
     table = table[table.groupby("model")["quant"].transform("size") >= 2]
+    if table.empty:
+        return table.reset_index(drop=True)
     table = table.sort_values(["model", "bits", "quant"], ascending=[True, False, True])
     reference = table.groupby("model").head(1).set_index("model")
     table["reference"] = table["model"].map(reference["quant"])

@@ -20,6 +20,7 @@ from benchlab.config.graders import (
     RegexGrader,
     TextGraderBase,
 )
+from benchlab.workspace import regular_file_inside
 
 
 @dataclass(frozen=True)
@@ -77,8 +78,11 @@ def _text(config: TextGraderBase, trial: GradedTrial) -> str | None:
         return str(getattr(trial, config.source))
     if trial.workspace is None:
         return None
+    target = regular_file_inside(trial.workspace, config.file)
+    if target is None:
+        return None
     try:
-        return (trial.workspace / config.file).read_text(encoding="utf-8")
+        return target.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         return None
 

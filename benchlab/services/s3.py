@@ -73,7 +73,8 @@ class LocalS3Server:
     """A SeaweedFS S3 server on a free loopback port, stopped when the block ends.
 
     Data, logs and credentials live under ``root``; a restart on the same ``root`` sees
-    the same objects, metadata and keys.
+    the same objects, metadata and keys. Once started, the server keeps its ports: a
+    :meth:`start` after :meth:`stop` listens where clients already point.
     """
 
     def __init__(
@@ -90,14 +91,15 @@ class LocalS3Server:
         self.start_timeout_s = start_timeout_s
         self.port: int | None = None
         self._process: ManagedProcess | None = None
-        self._ports: tuple[int, ...] = ()
+        self._ports: dict[str, int] = {}
 
     def _argv(self, weed: Path, identities: Path) -> list[str]:
-        ports: dict[str, int] = {}
-        for component in ("master", "volume", "filer", "s3", "admin"):
-            port = _free_port_pair(self.host)
-            ports[f"{component}.port"] = port
-            ports[f"{component}.port.grpc"] = port + _GRPC_OFFSET
+        if not self._ports:
+            for component in ("master", "volume", "filer", "s3", "admin"):
+                port = _free_port_pair(self.host)
+                self._ports[f"{component}.port"] = port
+                self._ports[f"{component}.port.grpc"] = port + _GRPC_OFFSET
+        ports = self._ports
         self.port = ports["s3.port"]
         logs = self.root / "logs"
         logs.mkdir(parents=True, exist_ok=True)
@@ -113,7 +115,6 @@ class LocalS3Server:
             "-admin.ui=false",
             "-volume.preStopSeconds=0",
         ]
-        self._ports = tuple(ports.values())
         return argv
 
     def start(self) -> S3Endpoint:
@@ -174,17 +175,18 @@ class LocalS3Server:
         return self._process.pid if self._process is not None else None
 
     def stop(self) -> None:
-        """Stop the server and reap it; safe to call twice."""
+        """Stop the server and reap it; safe to call twice. Its ports are kept for a
+        restart."""
         if self._process is not None:
             self._process.stop()
             self._process = None
         # weed makes unix sockets named by port in /tmp (a fixed path) and leaves them
-        # behind when it is killed; they are ours, since the ports were.
-        for port in self._ports:
+        # behind when it is killed; they are ours, since the ports were. A restart on the
+        # same ports would fail to bind them.
+        for port in self._ports.values():
             for sock in Path("/tmp").glob(f"seaweedfs-*-{port}.sock"):
                 if sock.is_socket():
                     sock.unlink(missing_ok=True)
-        self._ports = ()
 
     def __enter__(self) -> LocalS3Server:
         self.start()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -12,7 +13,7 @@ from benchlab.engine.binary import find_llama_server, server_version
 from benchlab.engine.probe import ProbeSettings, run_probe
 from benchlab.engine.server import LlamaServer
 from benchlab.results import EngineInfo
-from benchlab.settings import Settings
+from benchlab.settings import Settings, engine_env
 from benchlab.simulate.plan import SimulationPlan, Target
 
 
@@ -89,6 +90,8 @@ def open_upstream(
         chat_template=model.chat_template,
         chat_template_file=template,
         start_timeout_s=settings.server_start_timeout_s,
+        # A cell holding one GPU's slot (see slots.py) has settings listing only that GPU.
+        env=engine_env(settings.gpus[0] if len(settings.gpus) == 1 else None),
     )
     context = engine.ctx_size or model.context_size
     with server:
@@ -108,6 +111,27 @@ def open_upstream(
             peak_rss=lambda: server.peak_rss_bytes,
             peak_vram=lambda: server.peak_vram_bytes,
         )
+
+
+_LOG_ERROR = re.compile(r"^(?:[\d.]+ +)?(?:E +|error: *)(?P<message>.+)$")
+"""An error line of llama-server's log: ``0.00.006.175 E gguf_init...`` (timestamped,
+level E) or ``error: invalid argument: --foo`` (from the argument parser)."""
+
+
+def failure_reason(error: BaseException) -> str:
+    """Why an engine failed, on one line: the error's first line and, when the error
+    carries the server's log, the server's own first error message.
+
+    A start failure's first line only says that the server exited; what was wrong (a
+    bad flag, a corrupt GGUF) is in the log lines after it.
+    """
+    lines = str(error).splitlines()
+    if not lines:
+        return type(error).__name__
+    head = re.sub(r"[;:]? *last log lines:?$", "", lines[0]).rstrip(" ;:")
+    found = (_LOG_ERROR.match(line.strip()) for line in lines[1:])
+    own = next((m.group("message").strip() for m in found if m), None)
+    return f"{head}: {own}" if own else head
 
 
 def model_params(target: Target) -> dict[str, str]:

@@ -20,10 +20,10 @@ from benchlab.config import ModelsFile, TaskSpec, find_task, validate_all
 from benchlab.config.cells import Cell
 from benchlab.config.engine import EngineConfig
 from benchlab.config.models import ApiModel, LocalModel
+from benchlab.config.simulate import SimulateRequest
 from benchlab.config.sweep import ENGINE_FIELDS, EngineSweep, expand
 from benchlab.errors import UsageError, unknown_name
 from benchlab.settings import Settings
-from benchlab.simulate.request import SimulateRequest
 
 API_SLOTS = 4
 """Trials run at once against an API model (it has no server slots to count)."""

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from benchlab.results import TrialStatus
 from benchlab.simulate.plan import SimulationPlan
+from benchlab.simulate.spool import TrialSpool, flush
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
     from mlflow.entities import Param, Run
+
+log = logging.getLogger(__name__)
 
 TERMINAL = tuple(s.value for s in TrialStatus)
 
@@ -25,14 +30,20 @@ class SweepRun:
     """Keys of trials with a finished run."""
     removed: int = 0
     """Runs of trials that never finished logging, deleted so they can be redone."""
+    sweep_id: str = ""
+    """The sweep's id; empty when the run was joined by id alone."""
+    delivered: int = 0
+    """Trials spooled by an earlier run (the tracking server was down) logged now."""
 
 
-def open_sweep(plan: SimulationPlan, experiment_id: str) -> SweepRun:
+def open_sweep(plan: SimulationPlan, experiment_id: str, state_dir: Path | None = None) -> SweepRun:
     """Find (or create) the sweep's parent run and list the trials already recorded.
 
-    A trial counts as recorded when its run finished with a status tag. A run that was
-    cut while being logged (the process was killed) is deleted, so that the trial is
-    run again and exists exactly once.
+    With ``state_dir``, trials that an earlier run spooled there (the tracking server was
+    unreachable when they ended) are logged first, so they count as recorded and are
+    not run again. A trial counts as recorded when its run finished with a status tag. A
+    run that was cut while being logged (the process was killed) is deleted, so that the
+    trial is run again and exists exactly once.
     """
     from mlflow import MlflowClient
 
@@ -52,9 +63,17 @@ def open_sweep(plan: SimulationPlan, experiment_id: str) -> SweepRun:
         )
         run_id = run.info.run_id
         client.log_batch(run_id, params=_params(plan))
+    delivered: list[str] = []
+    if state_dir is not None:
+        spool = TrialSpool.of_sweep(state_dir, sweep)
+        delivered, error = flush(spool, client)
+        if error is not None:
+            # Not fatal: a trial left spooled is run again, and delivery of the spooled
+            # copy later finds the new run and drops itself.
+            log.warning("%d spooled trials not logged yet: %s", len(spool), error)
     recorded: set[str] = set()
     removed = 0
-    for trial in _trial_runs(client, experiment_id, sweep):
+    for trial in trial_runs(client, experiment_id, sweep):
         key = trial.data.tags.get("trial_key", "")
         finished = trial.info.status == "FINISHED" and trial.data.tags.get("status") in TERMINAL
         if finished and key not in recorded:
@@ -62,7 +81,9 @@ def open_sweep(plan: SimulationPlan, experiment_id: str) -> SweepRun:
         else:
             client.delete_run(trial.info.run_id)
             removed += 1
-    return SweepRun(run_id, experiment_id, frozenset(recorded), removed)
+    return SweepRun(
+        run_id, experiment_id, frozenset(recorded), removed, sweep, delivered=len(delivered)
+    )
 
 
 def close_sweep(sweep: SweepRun, counts: dict[str, int]) -> None:
@@ -94,7 +115,8 @@ def _params(plan: SimulationPlan) -> list[Param]:
     return [Param(k, v[:500]) for k, v in values.items()]
 
 
-def _trial_runs(client: MlflowClient, experiment_id: str, sweep: str) -> list[Run]:
+def trial_runs(client: MlflowClient, experiment_id: str, sweep: str) -> list[Run]:
+    """Every trial run of the sweep, whatever its state."""
     runs: list[Run] = []
     token = None
     while True:

@@ -16,7 +16,7 @@ from benchlab.gateway import Gateway
 from benchlab.results import AgentRun, EngineInfo, TrialResult, TrialStatus
 from benchlab.sandbox.base import Sandbox
 from benchlab.settings import Settings
-from benchlab.simulate.engines import Upstream, model_params, open_upstream
+from benchlab.simulate.engines import Upstream, failure_reason, model_params, open_upstream
 from benchlab.simulate.plan import SimulationPlan, Target, TrialKey
 from benchlab.simulate.sandboxes import SandboxChoice
 from benchlab.trial import TrialSpec, error_result, run_trial
@@ -132,7 +132,9 @@ class TargetRun:
                 ):
                     self.serve(upstream, gateway, self.sandbox.make(gateway.port))
             except BenchlabError as exc:
-                self.fail_pending(f"engine: {str(exc).splitlines()[0]}")
+                self.fail_pending(f"engine: {failure_reason(exc)}")
+            except Exception as exc:  # a bug in starting the engine must not lose its trials
+                self.fail_pending(f"engine: {type(exc).__name__}: {failure_reason(exc)}")
         self.fail_pending(f"engine: the server died {MAX_STARTS} times")
         return self.results
 
@@ -219,10 +221,12 @@ def _with_engine(
 
 
 def _died(result: TrialResult, upstream: Upstream) -> TrialResult:
-    """A trial whose engine died under it is an error, whatever its agent made of it."""
+    """A trial whose engine died under it is an error, whatever its agent made of it;
+    the reason names the engine first, as the cause of what the agent reported."""
     failed_calls = any(c.error for c in result.calls)
-    if upstream.alive() or result.status == TrialStatus.error or not failed_calls:
+    if upstream.alive() or not failed_calls:
         return result
-    return result.model_copy(
-        update={"status": TrialStatus.error, "reason": "engine: the server died during the trial"}
-    )
+    reason = "engine: the server died during the trial"
+    if result.reason:
+        reason += f"; {result.reason}"
+    return result.model_copy(update={"status": TrialStatus.error, "reason": reason})

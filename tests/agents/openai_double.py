@@ -12,8 +12,10 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.loopback import LoopbackServer
 
 
 @dataclass(frozen=True)
@@ -26,7 +28,7 @@ class Reply:
     delay_s: float = 0.0
 
 
-class ScriptedOpenAI:
+class ScriptedOpenAI(LoopbackServer):
     """A loopback HTTP server answering ``POST /v1/chat/completions`` from a script."""
 
     def __init__(self, replies: list[Reply], model: str = "scripted") -> None:
@@ -34,23 +36,7 @@ class ScriptedOpenAI:
         self.model = model
         self.requests: list[dict[str, Any]] = []
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def base_url(self) -> str:
-        """The OpenAI-style base URL, ending in ``/v1``."""
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}/v1"
-
-    def __enter__(self) -> ScriptedOpenAI:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        super().__init__(self._handler())
 
     def _next(self, body: dict[str, Any]) -> Reply:
         with self._lock:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -28,7 +29,7 @@ def settings(tracking_settings: Settings, mlflow_experiment: str) -> Settings:
 
 
 def trial(
-    sweep: str, n: int, status: TrialStatus = TrialStatus.failed, **extra: object
+    sweep: str, n: int, status: TrialStatus = TrialStatus.failed, **extra: Any
 ) -> TrialResult:
     """A logged-looking trial of the sample task: one loop of three ``ls`` calls."""
     patch = "".join(f"+line {i}\n" for i in range(400))
@@ -49,7 +50,7 @@ def trial(
     )  # fmt: skip
 
 
-def dataset_records(name: str) -> list[dict[str, object]]:
+def dataset_records(name: str) -> list[dict[str, Any]]:
     from mlflow.genai.datasets import get_dataset
 
     frame = get_dataset(name=name).to_df()
@@ -72,7 +73,8 @@ def test_curating_twice_gives_one_version_and_no_duplicates(settings: Settings) 
 
     first = curate(filters, options, settings)
     assert (first.records, first.new_records, first.existing_records) == (3, 3, 0)
-    assert not first.already_curated and first.runs_updated == 3
+    # log_trial logged the baseline metrics already: nothing to write on the runs.
+    assert not first.already_curated and first.runs_updated == 0
     again = curate(filters, options, settings)
     assert again.version == first.version and again.run_id == first.run_id
     assert again.already_curated and again.new_records == 0 and again.runs_updated == 0
@@ -96,6 +98,11 @@ def test_curating_twice_gives_one_version_and_no_duplicates(settings: Settings) 
     run = client.get_run(logged[0].run_id)
     assert run.data.metrics["baseline.loops"] == 1
     assert len(client.get_metric_history(logged[0].run_id, "baseline.loops")) == 1
+
+    # Another loop rule changes the metrics: they are logged again, on every run.
+    strict = curate(filters, options.model_copy(update={"loop_repeats": 4}), settings)
+    assert strict.runs_updated == 3 and strict.version != first.version
+    assert client.get_run(logged[0].run_id).data.metrics["baseline.loops"] == 0
 
     # The version's companion run: filters, count, trial ids.
     version_run = client.get_run(first.run_id)
@@ -165,3 +172,35 @@ def test_dataset_refs_are_checked() -> None:
     assert str(DatasetRef.parse("benchlab-all@0123456789abcdef")) == "benchlab-all@0123456789abcdef"
     with pytest.raises(UsageError, match="NAME@VERSION"):
         DatasetRef.parse("benchlab-all")
+
+
+def test_records_stream_into_the_dataset_only_for_a_new_trial_set(settings: Settings) -> None:
+    from benchlab.curate import steps
+
+    sweep = uuid.uuid4().hex[:8]
+    for n in range(2):
+        log_trial(trial(sweep, n))
+    name = f"stream-{sweep}"
+    filters = CurateFilters(sweeps=(sweep,))
+    options = CurateOptions(dataset=name, parquet=False)
+    selection = steps.select(settings, filters, options)
+
+    # No version has these trials: records are in the dataset as soon as they are built.
+    plan = steps.plan_dataset(selection, filters, options)
+    assert plan.stream and plan.records_before == 0
+    records = steps.build_records(settings, selection, options, plan=plan)
+    assert len(dataset_records(name)) == 2
+    outcome = steps.upsert_dataset(selection, records, filters, options, {}, plan)
+    assert (outcome.new, outcome.already_curated) == (2, False)
+
+    # The same trials again, with another diff budget: nothing is written until the
+    # version is known to be new.
+    again = steps.plan_dataset(selection, filters, options)
+    assert not again.stream and again.records_before == 2
+    shorter = options.model_copy(update={"max_diff_chars": 300})
+    diffs = sorted(str(r["outputs"]["diff"]) for r in dataset_records(name))
+    records = steps.build_records(settings, selection, shorter, plan=again)
+    assert sorted(str(r["outputs"]["diff"]) for r in dataset_records(name)) == diffs
+    second = steps.upsert_dataset(selection, records, filters, shorter, {}, again)
+    assert second.ref != outcome.ref and (second.new, second.existing) == (0, 2)
+    assert sorted(str(r["outputs"]["diff"]) for r in dataset_records(name)) != diffs

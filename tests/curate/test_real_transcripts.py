@@ -15,9 +15,11 @@ import pytest
 
 from benchlab.curate import steps
 from benchlab.curate.baseline import baseline_metrics
+from benchlab.curate.building import build_in_processes
 from benchlab.curate.filters import CurateFilters
 from benchlab.curate.options import CurateOptions
 from benchlab.curate.records import Guidelines, TrialRef, build_record
+from benchlab.curate.select import local_result_path
 from benchlab.curate.transcript import render
 from benchlab.results import TrialResult
 from benchlab.settings import Settings
@@ -153,7 +155,14 @@ def test_recorded_trials_logged_and_curated(
     options = CurateOptions(dataset=f"real-{sweep}", parquet=False)
     selection = steps.select(settings, filters, options)
     records = steps.build_records(settings, selection, options)
-    assert steps.log_baseline(selection, records) == 3
+    # log_trial logged the baseline metrics: the runs are up to date.
+    assert steps.log_baseline(selection, records) == 0
+    # Worker processes build the same records, in the same order.
+    jobs = [(local_result_path(t.artifact_uri), TrialRef(t.run_id, t.trace_id))
+            for t in selection.trials]  # fmt: skip
+    assert all(path for path, _ in jobs)
+    in_processes = build_in_processes(jobs, settings.tasks_dir, options, workers=2)  # type: ignore[arg-type]
+    assert list(in_processes) == records
     cells = steps.cell_table(records)
     outcome = steps.upsert_dataset(selection, records, filters, options, cells)
     assert (outcome.records, outcome.new) == (3, 3)
@@ -168,3 +177,26 @@ def test_recorded_trials_logged_and_curated(
         selection, steps.build_records(settings, selection, options), filters, options, cells
     )
     assert again.ref == outcome.ref and again.already_curated
+
+
+@pytest.mark.parametrize("name", ["scripted", "sample-0", "sample-1"])
+def test_reading_without_request_bodies_changes_no_record(name: str) -> None:
+    from benchlab.curate.reading import CuratedTrial, read_trial
+
+    text = (DATA / f"{name}.json").read_text()
+    full, curated = TrialResult.model_validate_json(text), read_trial(text)
+    assert isinstance(curated, CuratedTrial) and any(c.request for c in full.calls)
+    assert all(c.request == {} for c in curated.calls)
+    ref, options = TrialRef("r", "t"), CurateOptions(max_transcript_chars=400)
+    assert build_record(curated, ref, [], options) == build_record(full, ref, [], options)
+    # Everything but the request bodies is the same result.
+    no_requests = {"calls": {"__all__": {"request"}}}
+    assert curated.model_dump(exclude=no_requests) == full.model_dump(exclude=no_requests)
+
+
+def test_a_missing_result_in_a_worker_is_one_line_error(tmp_path: Path) -> None:
+    from benchlab.errors import BenchlabError
+
+    jobs = [(DATA / "scripted.json", TrialRef("r0")), (tmp_path / "result.json", TrialRef("r1"))]
+    with pytest.raises(BenchlabError, match=r"cannot read result\.json"):
+        list(build_in_processes(jobs, REPO / "tasks", CurateOptions(), workers=2))

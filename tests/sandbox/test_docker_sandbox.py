@@ -1,92 +1,28 @@
-"""The docker sandbox: commands run in a container with the workspace, the host user's
-uid, only the gateway on the network, and CPU, memory and process limits; nothing is
-left running after the session, even when the docker client was killed.
+"""The docker sandbox: commands run in a container with the workspace, as the host user's
+uid, reach their endpoint through the relay, and nothing is left running after the
+session, even when the docker client was killed. What it contains (network, files, CPU,
+memory, processes) is tried from inside in ``tests/security/test_containment.py``.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import signal
-import socket
 import subprocess
-import textwrap
-import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from docker.client import DockerClient
 
 from benchlab.agents import AgentEndpoint, PiHarness
-from benchlab.gateway import Gateway
 from benchlab.sandbox.base import Command, Sandbox, SandboxSession
 from benchlab.sandbox.docker import LABEL, DockerSandbox
 from tests.agents.openai_double import Reply, ScriptedOpenAI
+from tests.security.sandbox_probe import loopback_server, run_in, trial_dirs
 
 pytestmark = pytest.mark.docker
-
-
-class _Digest(BaseHTTPRequestHandler):
-    """Answers a POST with the size and sha256 of its body, so a relay's bytes can be checked."""
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers["content-length"]))
-        answer = json.dumps({"size": len(body), "sha256": hashlib.sha256(body).hexdigest()})
-        self.send_response(200)
-        self.send_header("content-length", str(len(answer)))
-        self.end_headers()
-        self.wfile.write(answer.encode())
-
-    def do_GET(self) -> None:
-        self.send_response(200)
-        self.send_header("content-length", "2")
-        self.end_headers()
-        self.wfile.write(b"ok")
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
-@pytest.fixture
-def loopback_server() -> Iterator[int]:
-    """A real HTTP server on host loopback; its port."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Digest)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield int(server.server_address[1])
-    server.shutdown()
-    server.server_close()
-
-
-def _run(
-    session: SandboxSession,
-    argv: Sequence[str],
-    cwd: Path,
-    env: Mapping[str, str] | None = None,
-    stdin: str = "",
-) -> subprocess.CompletedProcess[str]:
-    command = session.wrap(argv, cwd=cwd, env={"PATH": "/usr/bin:/bin", **(env or {})})
-    return subprocess.run(
-        command.argv,
-        cwd=command.cwd,
-        env=dict(command.env),
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
-def _dirs(tmp_path: Path) -> tuple[Path, Path, Path]:
-    dirs = tuple(tmp_path / name for name in ("trial", "workspace", "agent"))
-    for path in dirs:
-        path.mkdir()
-    return dirs  # type: ignore[return-value]
+__all__ = ["loopback_server"]  # a fixture, used by name
 
 
 def _left(client: DockerClient, session_id: str) -> list[object]:
@@ -96,7 +32,7 @@ def _left(client: DockerClient, session_id: str) -> list[object]:
 def test_runs_in_a_container_with_the_workspace_as_the_host_user(
     agent_image: str, tmp_path: Path
 ) -> None:
-    trial, workspace, agent = _dirs(tmp_path)
+    trial, workspace, agent = trial_dirs(tmp_path)
     (workspace / "input.txt").write_text("from the host\n")
     (agent / "tool.txt").write_text("read me\n")
     secret = "value-that-must-not-be-on-a-command-line"
@@ -112,7 +48,7 @@ def test_runs_in_a_container_with_the_workspace_as_the_host_user(
             'cat $AGENT/tool.txt; echo "$TOKEN"; read line; echo "stdin:$line"; '
             "echo written > made.txt; echo log > $TRIAL/trial.txt"
         )
-        done = _run(
+        done = run_in(
             session,
             ["bash", "-c", script],
             workspace,
@@ -135,63 +71,10 @@ def test_runs_in_a_container_with_the_workspace_as_the_host_user(
     assert (trial / "trial.txt").read_text() == "log\n"
 
 
-def test_cannot_write_outside_the_workspace(agent_image: str, tmp_path: Path) -> None:
-    trial, workspace, agent = _dirs(tmp_path)
-    unmounted = tmp_path / "elsewhere"
-    unmounted.mkdir()
-    sandbox = DockerSandbox(agent_image, network="none")
-    with sandbox.session(trial, workspace, readonly=[agent]) as session:
-        attempts = {
-            "readonly mount": f"touch {agent}/x",
-            "image root": "touch /etc/x",
-            "unmounted host dir": f"ls {unmounted}",
-        }
-        results = {
-            what: _run(session, ["sh", "-c", cmd], workspace) for what, cmd in attempts.items()
-        }
-        tmp_ok = _run(session, ["sh", "-c", "echo t > /tmp/t && cat /tmp/t"], workspace)
-    for what, done in results.items():
-        assert done.returncode != 0, what
-    assert "Read-only file system" in results["readonly mount"].stderr
-    assert "Read-only file system" in results["image root"].stderr
-    assert "No such file" in results["unmounted host dir"].stderr
-    assert not (agent / "x").exists()
-    assert tmp_ok.stdout == "t\n"
-
-
-def _reach(port: int, path: str = "/", data: bytes | None = None) -> str:
-    return (
-        "import urllib.request, urllib.error, json, hashlib, sys\n"
-        f"req = urllib.request.Request('http://127.0.0.1:{port}{path}', data={data!r})\n"
-        "try:\n"
-        "    with urllib.request.urlopen(req, timeout=5) as r: print(r.status, r.read().decode())\n"
-        "except urllib.error.HTTPError as e: print(e.code, e.read().decode())\n"
-        "except OSError as e: print('unreachable', type(e).__name__); sys.exit(3)\n"
-    )
-
-
-def test_reaches_only_the_gateway(agent_image: str, tmp_path: Path, loopback_server: int) -> None:
-    trial, workspace, _ = _dirs(tmp_path)
-    with Gateway() as gateway:
-        sandbox = DockerSandbox(agent_image, network="gateway", gateway_port=gateway.port)
-        with sandbox.session(trial, workspace) as session:
-            to_gateway = _run(
-                session, ["python3", "-c", _reach(gateway.port, "/t/x/v1/models")], workspace
-            )
-            to_other = _run(session, ["python3", "-c", _reach(loopback_server)], workspace)
-    # The gateway answers (404: no route for trial x) in its own words.
-    assert to_gateway.returncode == 0, to_gateway.stderr
-    assert to_gateway.stdout.startswith("404") and "benchlab gateway" in to_gateway.stdout
-    assert to_other.returncode == 3 and "unreachable" in to_other.stdout
-    # The same server is reachable from the host, so the container is what blocks it.
-    with socket.create_connection(("127.0.0.1", loopback_server), timeout=5):
-        pass
-
-
 def test_relay_passes_large_bodies_intact(
     agent_image: str, tmp_path: Path, loopback_server: int
 ) -> None:
-    trial, workspace, _ = _dirs(tmp_path)
+    trial, workspace, _ = trial_dirs(tmp_path)
     blob_script = (
         "import hashlib, json, os, urllib.request, sys\n"
         "blob = os.urandom(3 << 20)\n"
@@ -202,48 +85,17 @@ def test_relay_passes_large_bodies_intact(
     )
     sandbox = DockerSandbox(agent_image, network="gateway", gateway_port=loopback_server)
     with sandbox.session(trial, workspace) as session:
-        done = _run(session, ["python3", "-c", blob_script], workspace)
+        done = run_in(session, ["python3", "-c", blob_script], workspace)
     assert done.returncode == 0, done.stderr
     assert done.stdout == "intact\n"
 
 
-def test_network_none_reaches_nothing(
-    agent_image: str, tmp_path: Path, loopback_server: int
-) -> None:
-    trial, workspace, _ = _dirs(tmp_path)
-    with DockerSandbox(agent_image, network="none").session(trial, workspace) as session:
-        done = _run(session, ["python3", "-c", _reach(loopback_server)], workspace)
-    assert done.returncode == 3
-
-
-FORK_COUNT = textwrap.dedent(
-    """
-    import os, signal, time
-    children = []
-    try:
-        while len(children) < 500:
-            pid = os.fork()
-            if pid == 0:
-                time.sleep(30)
-                os._exit(0)
-            children.append(pid)
-    except OSError:
-        pass
-    print(len(children))
-    for pid in children:
-        os.kill(pid, signal.SIGKILL)
-    """
-)
-
-
-def test_limits_apply_and_nothing_is_left_after_a_killed_client(
+def test_limits_are_set_and_nothing_is_left_after_a_killed_client(
     agent_image: str, tmp_path: Path, docker_client: DockerClient
 ) -> None:
-    trial, workspace, _ = _dirs(tmp_path)
+    trial, workspace, _ = trial_dirs(tmp_path)
     sandbox = DockerSandbox(agent_image, network="none", cpus=1.5, memory="256m", pids_limit=64)
     with sandbox.session(trial, workspace) as session:
-        forks = _run(session, ["python3", "-c", FORK_COUNT], workspace)
-        hog = _run(session, ["python3", "-c", "b = b'x' * (600 << 20); print(len(b))"], workspace)
         command = session.wrap(["sleep", "300"], cwd=workspace, env={"PATH": "/usr/bin:/bin"})
         client = subprocess.Popen(command.argv, cwd=command.cwd, env=dict(command.env))
         name = command.argv[command.argv.index("--name") + 1]
@@ -257,10 +109,6 @@ def test_limits_apply_and_nothing_is_left_after_a_killed_client(
         host = container.attrs["HostConfig"]
         # Killing the client does not stop its container: the session has to.
         assert container.status == "running"
-    assert forks.returncode == 0, forks.stderr
-    # python, its children and the init process share the 64 slots.
-    assert 10 < int(forks.stdout) < 64
-    assert hog.returncode == 137  # killed by the memory cgroup
     assert host["NanoCpus"] == 1_500_000_000
     assert host["Memory"] == host["MemorySwap"] == 256 << 20
     assert host["PidsLimit"] == 64
@@ -272,7 +120,7 @@ def test_limits_apply_and_nothing_is_left_after_a_killed_client(
 def test_pi_runs_in_the_sandbox_and_reaches_its_endpoint_through_the_relay(
     agent_image: str, tmp_path: Path, pi: PiHarness
 ) -> None:
-    trial, workspace, _ = _dirs(tmp_path)
+    trial, workspace, _ = trial_dirs(tmp_path)
     script = [
         Reply(tool="write", arguments={"path": "hello.txt", "content": "hello\n"}),
         Reply(tool="bash", arguments={"command": "test -f /.dockerenv && echo in-container"}),

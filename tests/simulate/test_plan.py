@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from benchlab.config.simulate import SimulateRequest
 from benchlab.errors import UsageError
 from benchlab.settings import Settings
 from benchlab.simulate.plan import engine_overrides, plan_simulation
-from benchlab.simulate.request import SimulateRequest
 
 REPO = Path(__file__).resolve().parents[2]
 

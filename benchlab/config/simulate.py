@@ -48,5 +48,9 @@ class SimulateRequest(Frozen):
     """End a trial as ``timeout`` after this long with no model call and no workspace
     change; by default the task's setting, else 300 s."""
 
+    work_pool: Annotated[str, Field(pattern=NAME)] | None = None
+    """Send each cell to this Prefect work pool as its own flow run, for the workers on
+    the GPU hosts to take; none: the cells run here, one after another."""
+
     retry_errors: bool = False
     """On resume, run again the trials that ended as ``error`` (their old runs stay)."""

@@ -1,0 +1,5 @@
+"""Fault tests run in the simulate sandbox (see :mod:`tests.fixtures.simulate`)."""
+
+from tests.fixtures.simulate import sim_settings
+
+__all__ = ["sim_settings"]

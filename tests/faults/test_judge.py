@@ -1,0 +1,195 @@
+"""Judge faults: an endpoint that answers HTTP 500, HTML, cut JSON, JSON that is no chat
+completion, a verdict that is garbage or only looks valid, a reset connection, or
+nothing at all until the timeout. Each is "could not score" with the reason: never an
+exception, never a value made up."""
+
+from __future__ import annotations
+
+import json
+import socket
+import struct
+import threading
+import time
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+from benchlab.scoring.endpoint import JudgeEndpoint, judge_lm
+from benchlab.scoring.programs import plain_judge
+from benchlab.scoring.structured import ConstrainedJSONAdapter
+from benchlab.scoring.verdict import run_judge
+
+TIMEOUT_S = 1.0
+"""The judge endpoint's timeout in these tests; the hanging judge waits far longer."""
+
+HANG_S = 30.0
+
+Answer = Callable[[BaseHTTPRequestHandler], None]
+
+
+def _send(handler: BaseHTTPRequestHandler, status: int, body: bytes, kind: str) -> None:
+    handler.send_response(status)
+    handler.send_header("Content-Type", kind)
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
+
+
+def _json(status: int, payload: object) -> Answer:
+    return lambda h: _send(h, status, json.dumps(payload).encode(), "application/json")
+
+
+def _raw(body: bytes, kind: str = "application/json") -> Answer:
+    return lambda h: _send(h, 200, body, kind)
+
+
+def _verdict(content: str) -> Answer:
+    """A well-formed chat completion whose message is ``content``."""
+    return _json(
+        200,
+        {
+            "id": "chatcmpl-fault",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": "judge",
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": content},
+                    "finish_reason": "stop",
+                }
+            ],
+            "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
+        },
+    )
+
+
+def _reset(handler: BaseHTTPRequestHandler) -> None:
+    # Linger 0: closing sends RST, as a crashing proxy does.
+    handler.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    handler.close_connection = True
+    handler.connection.close()
+
+
+def _hang(handler: BaseHTTPRequestHandler) -> None:
+    time.sleep(HANG_S)
+    _verdict('{"rationale": "too late", "score": 5}')(handler)
+
+
+FAULTS: dict[str, tuple[Answer, tuple[str, ...]]] = {
+    "http-500": (
+        _json(500, {"error": {"message": "judge fell over", "type": "server_error"}}),
+        ("judge fell over",),
+    ),
+    "html": (_raw(b"<html><body>502 Bad Gateway</body></html>", "text/html"), ("not json",)),
+    "cut-json": (_raw(b'{"id": "x", "choices": [{"message": {"role": "assis'), ("not json",)),
+    "not-a-completion": (_raw(b'{"hello": "world"}'), ("empty or null response",)),
+    "prose-verdict": (_verdict("%%% {score: five} ###"), ("failed to parse field score",)),
+    "true-for-a-score": (
+        _verdict('{"rationale": "fine", "score": true}'),
+        ("field score: expected int, got true",),
+    ),
+    "null-rationale": (
+        _verdict('{"rationale": null, "score": 4}'),
+        ("field rationale: expected str, got null",),
+    ),
+    "reset": (_reset, ("reset",)),
+    "hang": (_hang, ("timed out", "timeout")),
+}
+"""Each fault: how the endpoint answers, and words one of which the reason holds."""
+
+
+class FaultyJudge:
+    """A loopback OpenAI-compatible endpoint whose every answer is a fault; the faults
+    are taken in turn from a list."""
+
+    def __init__(self, faults: list[str]) -> None:
+        self.faults = faults
+        self.requests: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        """The OpenAI-style base URL, ending in ``/v1``."""
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}/v1"
+
+    def __enter__(self) -> FaultyJudge:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def _next(self, body: dict[str, Any]) -> Answer:
+        with self._lock:
+            self.requests.append(body)
+            fault = self.faults[(len(self.requests) - 1) % len(self.faults)]
+        return FAULTS[fault][0]
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        judge = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = json.loads(self.rfile.read(length) or b"{}")
+                judge._next(body)(self)
+
+        return Handler
+
+
+@pytest.fixture
+def faulty_judge(request: pytest.FixtureRequest) -> Iterator[FaultyJudge]:
+    """The faulty endpoint answering with the faults the test is parametrized with."""
+    faults: list[str] = request.param
+    with FaultyJudge(faults) as judge:
+        yield judge
+
+
+INPUTS = {
+    "task_prompt": "Add divide(a, b) to calc.py.",
+    "criterion": "completeness: every part of the task is done",
+    "diff": "+def divide(a, b):\n+    return a / b\n",
+    "transcript": "(none)",
+    "final_answer": "Added divide.",
+}
+
+
+@pytest.mark.parametrize(
+    "faulty_judge", [[name] for name in FAULTS], ids=list(FAULTS), indirect=True
+)
+def test_one_judge_call_on_a_faulty_endpoint_is_could_not_score(
+    faulty_judge: FaultyJudge,
+) -> None:
+    (fault,) = faulty_judge.faults
+    endpoint = JudgeEndpoint(base_url=faulty_judge.base_url, model="judge", timeout_s=TIMEOUT_S)
+    judge = plain_judge("completeness")
+    start = time.monotonic()
+    score = run_judge(
+        judge, "completeness", INPUTS, judge_lm(endpoint).copy(), ConstrainedJSONAdapter(48)
+    )
+    took = time.monotonic() - start
+
+    assert score.could_not_score and score.value is None and score.rationale == ""
+    assert (score.criterion, score.judge, score.judge_version) == (
+        "completeness",
+        "completeness",
+        judge.version,
+    )
+    reason = (score.reason or "").lower()
+    assert any(word in reason for word in FAULTS[fault][1]), score.reason
+    # One request, no silent retries; the timeout bounds the wait.
+    assert len(faulty_judge.requests) == 1
+    assert took < TIMEOUT_S + 5
