@@ -4,13 +4,19 @@ DSPy's JSONAdapter sends a JSON schema only to models its catalogue knows, and d
 field constraints (``ge``/``le``, ``max_length``) from it. A local llama-server knows
 neither, but enforces any schema it is sent (``response_format: json_schema``) with a
 grammar, so a tiny model cannot answer outside 1-5 or ramble past the rationale limit.
+
+An endpoint that enforces nothing may still answer ``true`` for a score or ``null``
+for a rationale; DSPy's lax parsing would turn those into 1 and ``"None"``, a fake
+verdict, so the adapter refuses them and the criterion is could-not-score.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
 import dspy
+from dspy.utils.exceptions import AdapterParseError
 from pydantic import Field, create_model
 
 
@@ -60,3 +66,41 @@ class ConstrainedJSONAdapter(dspy.JSONAdapter):
         self, lm: Any, lm_kwargs: dict[str, Any], signature: type[dspy.Signature]
     ) -> None:
         lm_kwargs["response_format"] = response_format(signature, self.max_text_chars)
+
+    def parse(self, signature: type[dspy.Signature], completion: str) -> dict[str, Any]:
+        """The outputs in ``completion``, refusing values only lax parsing would accept.
+
+        Raises:
+            AdapterParseError: An output is ``null``, or a boolean where a number is due.
+        """
+        fields = super().parse(signature, completion)
+        raw = _raw_object(completion)
+        for name, info in signature.output_fields.items():
+            if name in raw:
+                value = raw[name]
+                if value is None or (isinstance(value, bool) and info.annotation is not bool):
+                    raise AdapterParseError(
+                        adapter_name=type(self).__name__,
+                        signature=signature,
+                        lm_response=completion,
+                        message=f"field {name}: expected {_type_name(info.annotation)}, "
+                        f"got {json.dumps(value)}",
+                    )
+        return fields
+
+
+def _raw_object(completion: str) -> dict[str, Any]:
+    # The whole answer, else the outermost {...} in it (an object wrapped in prose or a
+    # code fence); an object that needs repairing is left to DSPy's checks.
+    for text in (completion, completion[completion.find("{") : completion.rfind("}") + 1]):
+        try:
+            raw = json.loads(text)
+        except ValueError:
+            continue
+        if isinstance(raw, dict):
+            return raw
+    return {}
+
+
+def _type_name(annotation: Any) -> str:
+    return getattr(annotation, "__name__", str(annotation))

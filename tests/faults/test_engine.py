@@ -100,9 +100,7 @@ def corrupt_gguf(tmp_path: Path, gguf_path: Path) -> Path:
 
 
 @pytest.fixture
-def failing_starts(
-    tmp_path: Path, s3_server: S3Endpoint, corrupt_gguf: Path
-) -> Iterator[Settings]:
+def failing_starts(tmp_path: Path, s3_server: S3Endpoint, corrupt_gguf: Path) -> Iterator[Settings]:
     """A sandbox with a corrupt model, and the small model swept over a bad flag."""
     template = REPO / "benchlab" / "templates" / "gemma-tools.jinja"
     extra = f"""

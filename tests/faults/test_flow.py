@@ -13,8 +13,8 @@ from collections import Counter
 
 import pytest
 
-from benchlab.settings import Settings
 from benchlab.config.simulate import SimulateRequest
+from benchlab.settings import Settings
 from tests.fixtures.simulate import llama_servers, recorded_once, sweep_counts, trial_runs
 
 pytestmark = pytest.mark.slow

@@ -16,10 +16,14 @@ from typing import Any
 
 import pytest
 
+from benchlab.evaluate.request import EvaluateRequest
+from benchlab.evaluate.scorers import COULD_NOT_SCORE
 from benchlab.scoring.endpoint import JudgeEndpoint, judge_lm
 from benchlab.scoring.programs import plain_judge
 from benchlab.scoring.structured import ConstrainedJSONAdapter
 from benchlab.scoring.verdict import run_judge
+from benchlab.settings import Settings
+from tests.evaluate.conftest import Curated
 
 TIMEOUT_S = 1.0
 """The judge endpoint's timeout in these tests; the hanging judge waits far longer."""
@@ -193,3 +197,72 @@ def test_one_judge_call_on_a_faulty_endpoint_is_could_not_score(
     # One request, no silent retries; the timeout bounds the wait.
     assert len(faulty_judge.requests) == 1
     assert took < TIMEOUT_S + 5
+
+
+def _feedbacks(trace_id: str, run_id: str) -> dict[str, Any]:
+    """The feedback an evaluation run left on a trace, by name."""
+    import mlflow
+    from mlflow.tracing.constant import AssessmentMetadataKey
+
+    trace = mlflow.get_trace(trace_id)
+    assert trace is not None
+    return {
+        a.name: a
+        for a in trace.info.assessments
+        if a.feedback is not None
+        and (a.metadata or {}).get(AssessmentMetadataKey.SOURCE_RUN_ID) == run_id
+    }
+
+
+JUDGED = ("completeness", "idiomatic", "refusal")
+"""Judged criteria of the sample task: two 1-5 scales and a yes/no."""
+
+QUICK = [name for name in FAULTS if name != "hang"]
+"""The faults the evaluate flow meets; its judge timeout is not one a test can wait out."""
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("prefect_harness")
+@pytest.mark.parametrize("faulty_judge", [QUICK], ids=["every-fault"], indirect=True)
+def test_an_evaluation_on_a_faulty_judge_records_could_not_score(
+    faulty_judge: FaultyJudge, settings: Settings, curate: Callable[..., Curated]
+) -> None:
+    """The evaluate flow ends; every judged criterion of every record is on its trace as
+    could-not-score with the reason; the graders still score; nothing is averaged."""
+    from mlflow import MlflowClient
+
+    from flows.evaluate import evaluate
+
+    ref, logged = curate(passes=(True, False, True))
+    only = (*JUDGED, "grader_works")
+    result = evaluate(EvaluateRequest(dataset=ref, base_url=faulty_judge.base_url, only=only),
+                      settings)  # fmt: skip
+
+    # Each judge call reached the endpoint once: a fault is reported, not retried.
+    assert len(faulty_judge.requests) == len(JUDGED) * len(logged) == result.judge_calls
+    assert result.records == len(logged)
+    for name in JUDGED:
+        summary = result.criteria[f"judge.{name}"]
+        assert (summary.mean, summary.scored, summary.unscored) == (None, 0, len(logged))
+    assert result.criteria["grader.works"].mean == pytest.approx(2 / 3)
+
+    # A yes/no judge answered with a scale verdict misses its field: a parse failure too.
+    phrases = ["failed to parse", *(word for fault in QUICK for word in FAULTS[fault][1])]
+    client = MlflowClient()
+    for trial in logged:
+        found = _feedbacks(trial.trace_id, result.run_id)
+        assert set(found) == {*JUDGED, "grader_works"}
+        for name in JUDGED:
+            assert found[name].value is None
+            error = found[name].error
+            assert error is not None and error.error_code == COULD_NOT_SCORE
+            assert any(word in error.error_message.lower() for word in phrases), error
+        assert found["grader_works"].value in (0.0, 1.0)
+        metrics = client.get_run(trial.run_id).data.metrics
+        assert not [m for m in metrics if m.startswith("judge.")], metrics
+
+    run = client.get_run(result.run_id)
+    assert run.info.status == "FINISHED"
+    for name in JUDGED:
+        assert run.data.metrics[f"judge.{name}.unscored"] == len(logged)
+        assert f"judge.{name}.mean" not in run.data.metrics
