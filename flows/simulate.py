@@ -121,10 +121,12 @@ def check_cells(summary: SweepSummary, states: dict[str, str]) -> SweepSummary:
 
 
 @task(name="join-sweep", retries=2, retry_delay_seconds=5)
-def join_sweep(settings: Settings, cell: CellRequest) -> SweepRun:
+def join_sweep(settings: Settings, sweep_plan: SimulationPlan, cell: CellRequest) -> SweepRun:
     """The sweep's parent run that the sender opened, with tracking set up here."""
     setup_tracking(settings)
-    return SweepRun(cell.sweep_run_id, cell.experiment_id, frozenset())
+    return SweepRun(
+        cell.sweep_run_id, cell.experiment_id, frozenset(), sweep_id=sweep_plan.sweep_id
+    )
 
 
 @task(name="pick-target")
@@ -182,7 +184,7 @@ def simulate_cell(cell: CellRequest, settings: Settings | None = None) -> Target
     cell = CellRequest.model_validate(cell)
     settings = settings or get_settings()
     sweep_plan = plan_sweep(settings, cell.simulate)
-    sweep_run = join_sweep(settings, cell)
+    sweep_run = join_sweep(settings, sweep_plan, cell)
     chosen = pick_target(sweep_plan, cell)
     models = stage_models(settings, sweep_plan, chosen.pending)
     agents = install_agents(settings, sweep_plan)

@@ -36,13 +36,24 @@ class StopSignal:
 
     def __init__(self) -> None:
         self._event = threading.Event()
+        self._lock = threading.Lock()
+        self._released = False
         self.reason: str | None = None
 
     def set(self, reason: str) -> None:
-        """Fire the signal (the first reason wins)."""
-        if not self._event.is_set():
-            self.reason = reason
-            self._event.set()
+        """Fire the signal (the first reason wins); ignored once released."""
+        with self._lock:
+            if not self._released and not self._event.is_set():
+                self.reason = reason
+                self._event.set()
+
+    def release(self) -> None:
+        """The agent ended by itself: forget a signal that did not stop it, and ignore
+        later ones (a watchdog that fires while its leftovers are being stopped, say)."""
+        with self._lock:
+            self._released = True
+            self._event.clear()
+            self.reason = None
 
     def is_set(self) -> bool:
         """Whether the signal fired."""
@@ -129,6 +140,8 @@ def run_streaming(
                 break
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=min(POLL_S, remaining))
+        if stop is not None and not result.timed_out:
+            stop.release()
     finally:
         stop_group(proc, grace_s)
         # Before waiting for stdout's end: a daemon that kept it open holds it.

@@ -79,6 +79,7 @@ def local_judge(settings: Settings, request: EvaluateRequest) -> Iterator[JudgeM
             base_url=upstream.base_url,
             model=request.model or upstream.alias,
             parallelism=min(request.parallel, target.slots),
+            timeout_s=settings.judge_timeout_s,
         )
         yield JudgeModel(endpoint, judge_identity(settings, request))
 
@@ -106,5 +107,6 @@ def judge_model(settings: Settings, request: EvaluateRequest) -> Iterator[JudgeM
         model=model,
         api_key=settings.judge_api_key,
         parallelism=request.parallel,
+        timeout_s=settings.judge_timeout_s,
     )
     yield JudgeModel(endpoint, judge_identity(settings, request))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -87,14 +88,29 @@ def open_sweep(plan: SimulationPlan, experiment_id: str, state_dir: Path | None 
 
 
 def close_sweep(sweep: SweepRun, counts: dict[str, int]) -> None:
-    """Record the sweep's outcome counts on its parent run and mark it finished."""
+    """Record the sweep's outcome counts on its parent run and mark it finished.
+
+    The counts are of the whole sweep, as MLflow holds it (trials recorded by earlier,
+    interrupted runs included); ``counts`` (this run's) stand in when the run was joined
+    without its sweep id.
+    """
+    import time
+
     from mlflow import MlflowClient
     from mlflow.entities import Metric
 
     client = MlflowClient()
+    totals = Counter(counts)
+    if sweep.sweep_id:
+        totals = Counter(
+            run.data.tags["status"]
+            for run in trial_runs(client, sweep.experiment_id, sweep.sweep_id)
+            if run.info.status == "FINISHED" and run.data.tags.get("status") in TERMINAL
+        )
+    stamp = int(time.time() * 1000)
     client.log_batch(
         sweep.run_id,
-        metrics=[Metric(f"trials.{k}", float(v), 0, 0) for k, v in sorted(counts.items())],
+        metrics=[Metric(f"trials.{k}", float(v), stamp, 0) for k, v in sorted(totals.items())],
     )
     client.set_terminated(sweep.run_id, status="FINISHED")
 

@@ -3,14 +3,20 @@
 Prefect global concurrency limits, one per engine host (or one per GPU when the host
 lists its GPUs), shared by every worker and flow that reports to the same Prefect
 server: two cells never share a GPU unless ``cells_per_host`` says they may.
+
+Without a configured Prefect server (the temporary one a flow starts itself lives and
+dies with that flow, and does not reclaim the slots of a killed one), the same limits
+are kernel file locks under the data directory: a process that dies releases them.
 """
 
 from __future__ import annotations
 
+import fcntl
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass
+from pathlib import Path
 
 from benchlab.settings import Settings
 
@@ -74,6 +80,10 @@ def engine_slot(settings: Settings, *, needed: bool = True) -> Iterator[EngineSl
         yield None
         return
     limits = host_limits(settings)
+    if not settings.prefect_api_url:
+        with _file_slot(settings.state_dir / "locks", limits) as slot:
+            yield slot
+        return
     ensure_limits(limits)
     if len(limits) == 1:
         ((name, (_slots, gpu)),) = limits.items()
@@ -90,6 +100,27 @@ def engine_slot(settings: Settings, *, needed: bool = True) -> Iterator[EngineSl
             with stack:
                 yield EngineSlot(name, gpu)
             return
+        time.sleep(POLL_S)
+
+
+@contextmanager
+def _file_slot(folder: Path, limits: dict[str, tuple[int, str | None]]) -> Iterator[EngineSlot]:
+    """One of the limits' slots as an exclusive lock on a file of its own."""
+    folder.mkdir(parents=True, exist_ok=True)
+    slots = [(name, gpu, folder / f"{name}.{i}.lock") for name, (n, gpu) in limits.items()
+             for i in range(n)]  # fmt: skip
+    while True:
+        for name, gpu, path in slots:
+            with path.open("a") as handle:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    continue
+                try:
+                    yield EngineSlot(name, gpu)
+                finally:
+                    fcntl.flock(handle, fcntl.LOCK_UN)
+                return
         time.sleep(POLL_S)
 
 

@@ -1,7 +1,6 @@
-"""Fault tests run in the simulate sandbox (see :mod:`tests.fixtures.simulate`), and the
-judge faults on datasets curated the way the evaluate tests curate them."""
+"""The judge faults run on datasets curated the way the evaluate tests curate them (the
+simulate sandbox fixtures are session plugins, see :mod:`tests.fixtures.simulate`)."""
 
 from tests.evaluate.conftest import curate, settings, tasks_dir
-from tests.fixtures.simulate import sim_settings
 
-__all__ = ["curate", "settings", "sim_settings", "tasks_dir"]
+__all__ = ["curate", "settings", "tasks_dir"]

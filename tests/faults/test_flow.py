@@ -48,6 +48,22 @@ def _summary_row(stdout: str, label: str) -> int:
     return int(found.group(1))
 
 
+def _rerun(argv: list[str], env: dict[str, str], timeout_s: float = 900) -> str:
+    """Run the CLI to its end; its stdout. On a timeout its whole group goes (the
+    temporary Prefect server it started included)."""
+    proc = subprocess.Popen(
+        argv, env=env, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    try:
+        out, err = proc.communicate(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, err = proc.communicate()
+        pytest.fail(f"the rerun did not end in {timeout_s:g}s: {err.decode()[-2000:]}")
+    assert proc.returncode == 0, err.decode()[-2000:]
+    return out.decode()
+
+
 def test_flow_killed_mid_sweep_then_rerun(sim_settings: Settings) -> None:
     """SIGKILL the whole CLI after its first recorded trial; the rerun does the rest."""
     argv = [sys.executable, "-m", "benchlab", "simulate", "--task", "guarded"]
@@ -75,11 +91,10 @@ def test_flow_killed_mid_sweep_then_rerun(sim_settings: Settings) -> None:
     # A run the kill cut while it was being logged is deleted by the rerun and redone.
     assert 1 <= len(before) < REPEATS
 
-    rerun = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=900, check=False)
-    assert rerun.returncode == 0, rerun.stderr[-2000:]
-    assert _summary_row(rerun.stdout, "trials in the sweep") == REPEATS
-    assert _summary_row(rerun.stdout, "already recorded (skipped)") == len(before)
-    assert _summary_row(rerun.stdout, "run now") == REPEATS - len(before)
+    stdout = _rerun(argv, env)
+    assert _summary_row(stdout, "trials in the sweep") == REPEATS
+    assert _summary_row(stdout, "already recorded (skipped)") == len(before)
+    assert _summary_row(stdout, "run now") == REPEATS - len(before)
 
     request = SimulateRequest(
         tasks=("guarded",), agents=("script-slow",), repeats=REPEATS, name="killed"

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
+
+import pytest
 
 from benchlab.settings import Settings, engine_env
 from benchlab.simulate.slots import engine_slot, host_limits, pinned
@@ -17,10 +21,17 @@ def test_limits_per_host_or_per_gpu(tmp_path: Path) -> None:
     assert host_limits(gpus) == {"benchlab-gpu-box-0": (2, "0"), "benchlab-gpu-box-1": (2, "1")}
 
 
+@pytest.mark.parametrize("keeper", ["prefect", "files"])
 def test_each_cell_gets_its_own_gpu_and_a_third_waits(
-    tmp_path: Path, prefect_harness: None
+    tmp_path: Path, prefect_harness: None, keeper: str
 ) -> None:
-    settings = Settings(data_dir=tmp_path, engine_host="slots-test", gpus=("0", "1"))
+    from prefect.settings import PREFECT_API_URL
+
+    # With a Prefect server configured, its concurrency limits; else file locks.
+    api = PREFECT_API_URL.value() if keeper == "prefect" else None
+    settings = Settings(
+        data_dir=tmp_path, engine_host=f"slots-{keeper}", gpus=("0", "1"), prefect_api_url=api
+    )
     held: list[str | None] = []
     release = threading.Event()
     third_got: list[float] = []
@@ -54,6 +65,40 @@ def test_each_cell_gets_its_own_gpu_and_a_third_waits(
     for thread in holders:
         thread.join(60)
     assert third_got and third_got[0] >= released_at
+    if keeper == "files":
+        assert sorted(p.name for p in (tmp_path / "locks").iterdir()) == [
+            "benchlab-gpu-slots-files-0.0.lock", "benchlab-gpu-slots-files-1.0.lock"
+        ]  # fmt: skip
+
+
+def test_a_killed_holder_releases_its_file_slot(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, engine_host="killed")
+    code = (
+        "import sys, time\n"
+        "from benchlab.settings import Settings\n"
+        "from benchlab.simulate.slots import engine_slot\n"
+        f"with engine_slot(Settings(data_dir={str(tmp_path)!r}, engine_host='killed')):\n"
+        "    print('held', flush=True)\n"
+        "    time.sleep(600)\n"
+    )
+    holder = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        got: list[bool] = []
+        waiting = threading.Thread(target=lambda: _take(settings, got))
+        waiting.start()
+        time.sleep(3)
+        assert got == []  # held by the other process
+    finally:
+        holder.kill()  # SIGKILL: no cleanup runs in the holder
+        holder.wait()
+    waiting.join(30)
+    assert got == [True]
+
+
+def _take(settings: Settings, got: list[bool]) -> None:
+    with engine_slot(settings):
+        got.append(True)
 
 
 def test_a_cell_without_a_local_engine_takes_no_slot(tmp_path: Path) -> None:
