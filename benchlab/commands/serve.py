@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -82,5 +83,8 @@ def worker_command(settings: Settings, *, pool: str | None, limit: int, name: st
         name or f"benchlab-{settings.engine_host}",
     ]
     sys.stdout.flush()
+    # The worker stops on SIGINT (Prefect turns SIGTERM into one); a process a shell
+    # started in the background inherits SIGINT ignored, and exec would keep that.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     # configure_prefect wrote Prefect's settings into this process's environment.
     os.execv(argv[0], argv)

@@ -44,12 +44,14 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 
 @contextlib.contextmanager
 def _sigterm_as_interrupt() -> Iterator[None]:
-    # `kill PID` (a service manager, a test) stops the servers as Ctrl-C does.
-    previous = signal.signal(signal.SIGTERM, _interrupt)
+    # `kill PID` (a service manager, a test) stops the servers as Ctrl-C does. SIGINT is
+    # set too: a process started in the background by a shell inherits it ignored.
+    previous = {s: signal.signal(s, _interrupt) for s in (signal.SIGTERM, signal.SIGINT)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def ui(

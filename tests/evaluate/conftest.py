@@ -15,6 +15,7 @@ from benchlab.curate.options import CurateOptions
 from benchlab.results import CheckResult, DiffResult, TrialResult, TrialStatus
 from benchlab.settings import Settings
 from benchlab.tracing import LoggedTrial, log_trial
+from benchlab.tracking import setup_tracking
 from tests.curate.builders import call, result
 
 REPO = Path(__file__).resolve().parents[2]
@@ -69,6 +70,8 @@ def curate(settings: Settings) -> Callable[..., Curated]:
 
     def make(passes: tuple[bool, ...] = (True, False), models: tuple[str, ...] = ()) -> Curated:
         sweep = uuid.uuid4().hex[:8]
+        # Other tests point MLflow elsewhere: the trials go to these settings' store.
+        setup_tracking(settings)
         logged = [
             log_trial(trial(sweep, n, passed=p, model=models[n] if models else "m"))
             for n, p in enumerate(passes)

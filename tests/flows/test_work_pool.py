@@ -38,7 +38,7 @@ def test_four_cells_run_on_two_workers_each_once(
     )
     assert deployed.returncode == 0, deployed.stderr[-3000:]
 
-    workers, logs = [], []
+    workers, logs, killed = [], [], []
     try:
         for host in ("host-a", "host-b"):
             log = tmp_path / f"worker-{host}.log"
@@ -66,7 +66,13 @@ def test_four_cells_run_on_two_workers_each_once(
         for worker in workers:
             worker.terminate()
         for worker in workers:
-            worker.wait(timeout=60)
+            try:
+                worker.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                killed.append(worker.args)
+                worker.kill()
+                worker.wait()
+    assert not killed, f"did not stop on SIGTERM within 60 s: {killed}"
 
     runs = trial_runs(settings, "pooled")
     cells = [run.data.tags["cell"] for run in runs]
