@@ -11,7 +11,7 @@ import struct
 import threading
 import time
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
@@ -24,6 +24,7 @@ from benchlab.scoring.structured import ConstrainedJSONAdapter
 from benchlab.scoring.verdict import run_judge
 from benchlab.settings import Settings
 from tests.evaluate.conftest import Curated
+from tests.loopback import LoopbackServer
 
 TIMEOUT_S = 1.0
 """The judge endpoint's timeout in these tests; the hanging judge waits far longer."""
@@ -105,7 +106,7 @@ FAULTS: dict[str, tuple[Answer, tuple[str, ...]]] = {
 """Each fault: how the endpoint answers, and words one of which the reason holds."""
 
 
-class FaultyJudge:
+class FaultyJudge(LoopbackServer):
     """A loopback OpenAI-compatible endpoint whose every answer is a fault; the faults
     are taken in turn from a list."""
 
@@ -113,23 +114,7 @@ class FaultyJudge:
         self.faults = faults
         self.requests: list[dict[str, Any]] = []
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def base_url(self) -> str:
-        """The OpenAI-style base URL, ending in ``/v1``."""
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}/v1"
-
-    def __enter__(self) -> FaultyJudge:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        super().__init__(self._handler())
 
     def _next(self, body: dict[str, Any]) -> Answer:
         with self._lock:
