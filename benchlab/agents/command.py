@@ -26,6 +26,7 @@ from typing import Any
 from benchlab.agents.base import AgentEndpoint
 from benchlab.agents.home import agent_env
 from benchlab.agents.runner import run_streaming
+from benchlab.agents.transcript import OUTPUT_LIMIT
 from benchlab.config.agents import PLACEHOLDER, CommandAgent
 from benchlab.errors import AgentError
 from benchlab.results import AgentRun, AgentStep
@@ -33,7 +34,6 @@ from benchlab.sandbox.base import SandboxSession
 from benchlab.sandbox.local import LocalSession
 from benchlab.settings import inherited_env
 
-OUTPUT_LIMIT = 20_000
 ANSWER_LIMIT = 20_000
 
 

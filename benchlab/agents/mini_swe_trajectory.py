@@ -16,10 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from benchlab.agents.transcript import OUTPUT_LIMIT
 from benchlab.results import AgentStep
 
-OUTPUT_LIMIT = 20_000
-"""Characters of a command's output kept per step."""
 SUBMIT = "COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT"
 """The command output by which mini-swe-agent's model says it is done."""
 ENDED_BY_MODEL = ("Submitted", "LimitsExceeded", "TimeExceeded", "RepeatedFormatError")

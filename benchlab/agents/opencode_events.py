@@ -10,38 +10,20 @@ an assistant text part; ``error`` a failed model call (``error.name``,
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
 from typing import Any
 
+from benchlab.agents.transcript import OUTPUT_LIMIT, Transcript, load_event
 from benchlab.results import AgentStep
 
-OUTPUT_LIMIT = 20_000
-"""Characters of a tool's output kept per step."""
 
-
-@dataclass
-class OpencodeTranscript:
-    """What the event stream says the agent did."""
-
-    steps: list[AgentStep] = field(default_factory=list)
-    final_answer: str = ""
-    model_error: str | None = None
-    """The error of the last model call, when the run ended on one."""
-    session_id: str | None = None
-    events: int = 0
-    other_lines: list[str] = field(default_factory=list)
-    """Lines that are not JSON events."""
-
-
-def parse_events(lines: list[tuple[int, str]]) -> OpencodeTranscript:
+def parse_events(lines: list[tuple[int, str]]) -> Transcript:
     """Read stamped JSONL lines (``(time_ns, line)``) into a transcript.
 
     Tolerates a cut-off last line (the agent killed mid-write) and foreign lines.
     """
-    out = OpencodeTranscript()
+    out = Transcript()
     for stamp, line in lines:
-        event = _load(line)
+        event = load_event(line)
         if event is None:
             if line.strip():
                 out.other_lines.append(line.strip())
@@ -59,14 +41,6 @@ def parse_events(lines: list[tuple[int, str]]) -> OpencodeTranscript:
         elif kind == "error":
             out.model_error = _error(_dict(event.get("error")))
     return out
-
-
-def _load(line: str) -> dict[str, Any] | None:
-    try:
-        event = json.loads(line)
-    except ValueError:
-        return None
-    return event if isinstance(event, dict) and "type" in event else None
 
 
 def _step(part: dict[str, Any], stamp: int) -> AgentStep:

@@ -8,39 +8,21 @@ for tool runs, so each line is stamped when benchlab reads it.
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
 from typing import Any
 
+from benchlab.agents.transcript import OUTPUT_LIMIT, Transcript, load_event
 from benchlab.results import AgentStep
 
-OUTPUT_LIMIT = 20_000
-"""Characters of a tool's output kept per step."""
 
-
-@dataclass
-class PiTranscript:
-    """What the event stream says the agent did."""
-
-    steps: list[AgentStep] = field(default_factory=list)
-    final_answer: str = ""
-    model_error: str | None = None
-    """The error of the last model call, when pi ended on one (pi still exits 0)."""
-    session_id: str | None = None
-    events: int = 0
-    other_lines: list[str] = field(default_factory=list)
-    """Lines that are not JSON events (warnings pi prints to stdout)."""
-
-
-def parse_events(lines: list[tuple[int, str]]) -> PiTranscript:
+def parse_events(lines: list[tuple[int, str]]) -> Transcript:
     """Read stamped JSONL lines (``(time_ns, line)``) into a transcript.
 
     Tolerates a cut-off last line (the agent killed mid-write) and foreign lines.
     """
-    out = PiTranscript()
+    out = Transcript()
     open_calls: dict[str, tuple[int, str, dict[str, Any]]] = {}
     for stamp, line in lines:
-        event = _load(line)
+        event = load_event(line)
         if event is None:
             if line.strip():
                 out.other_lines.append(line.strip())
@@ -71,14 +53,6 @@ def parse_events(lines: list[tuple[int, str]]) -> PiTranscript:
     return out
 
 
-def _load(line: str) -> dict[str, Any] | None:
-    try:
-        event = json.loads(line)
-    except ValueError:
-        return None
-    return event if isinstance(event, dict) and "type" in event else None
-
-
 def _step(
     event: dict[str, Any], start: tuple[int, str, dict[str, Any]] | None, end_ns: int
 ) -> AgentStep:
@@ -93,7 +67,7 @@ def _step(
     )
 
 
-def _assistant_message(message: Any, out: PiTranscript) -> None:
+def _assistant_message(message: Any, out: Transcript) -> None:
     if not isinstance(message, dict) or message.get("role") != "assistant":
         return
     if message.get("stopReason") in ("error", "aborted"):
