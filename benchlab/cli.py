@@ -135,22 +135,32 @@ def images_build(
 @app.command()
 def doctor(config: ConfigOpt = None) -> None:
     """Show what is installed and reachable, and how to get what is missing."""
+    from rich.markup import escape
+
     from benchlab.doctor import diagnose
 
     settings = _settings(config, None)
     table = Table(title="benchlab doctor")
-    for column in ("component", "status", "details", "how to get it"):
-        table.add_column(column, overflow="fold")
-    for finding in diagnose(settings):
-        mark = (
-            "[green]ok[/green]"
-            if finding.ok
-            else ("[yellow]optional[/yellow]" if finding.optional else "[red]missing[/red]")
-        )
-        table.add_row(
-            finding.component, mark, finding.detail, finding.remedy if not finding.ok else ""
-        )
+    table.add_column("component", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    table.add_column("details (and how to fix)", overflow="fold")
+    findings = diagnose(settings)
+    for finding in findings:
+        if finding.ok:
+            mark = "[green]ok[/green]"
+        elif finding.optional:
+            mark = "[yellow]optional[/yellow]"
+        else:
+            mark = "[red]failed[/red]" if finding.blocking else "[red]missing[/red]"
+        # Details quote logs and paths, whose brackets are not markup.
+        detail = escape(finding.detail)
+        if finding.remedy and not finding.ok:
+            detail += f"\n[bold]fix:[/bold] {escape(finding.remedy)}"
+        table.add_row(finding.component, mark, detail)
     out.print(table)
+    broken = [f.component for f in findings if f.blocking and not f.ok]
+    if broken:
+        raise BenchlabError(f"doctor: {', '.join(broken)} not working; nothing can run")
 
 
 @app.command()
@@ -163,6 +173,7 @@ def demo(
     """Run one trial end to end on the embedded defaults and show where the results are."""
     from benchlab.demo import plan_demo
     from benchlab.orchestration import configure_prefect
+    from benchlab.results import TrialStatus
     from benchlab.summary import print_summary
 
     settings = _settings(config, tasks_dir)
@@ -171,7 +182,11 @@ def demo(
     from flows.demo import demo as demo_flow
 
     result, logged = demo_flow(settings, plan)
-    if not print_summary(out, settings, result, logged):
+    tokens_match = print_summary(out, settings, result, logged)
+    if result.status is TrialStatus.error:
+        # The machine failed to run the trial: that is no result, and no token mismatch.
+        raise BenchlabError(f"the trial could not run: {result.reason}")
+    if tokens_match is False:
         raise BenchlabError("the trace's token counts differ from llama-server's own counters")
 
 

@@ -23,7 +23,7 @@ from benchlab.errors import EngineError, UsageError
 from benchlab.gateway import Gateway
 from benchlab.results import EngineInfo, TrialResult
 from benchlab.settings import Settings
-from benchlab.simulate.engines import model_params
+from benchlab.simulate.engines import failure_reason, model_params
 from benchlab.simulate.plan import Target
 from benchlab.sources import upload_model
 from benchlab.trial import TrialSpec, error_result, run_trial
@@ -133,6 +133,7 @@ def run_on_engine(
     )
     try:
         with server, Gateway() as gateway:
+            build = server.engine_build()
             probe = run_probe(server.base_url, DEMO_PROBE).metrics()
             before = read_counters(server.base_url)
             result = run_trial(
@@ -140,7 +141,7 @@ def run_on_engine(
             )
             counted = token_delta(before, read_counters(server.base_url))
     except EngineError as exc:
-        return error_result(spec, harness, f"engine: {str(exc).splitlines()[0]}", start_ns)
+        return error_result(spec, harness, f"engine: {failure_reason(exc)}", start_ns)
     stats = server.stats
     info = info.model_copy(
         update={
@@ -149,6 +150,7 @@ def run_on_engine(
             "counted_prompt_tokens": counted["prompt_tokens"],
             "counted_output_tokens": counted["predicted_tokens"],
             "probe": probe,
+            "build": build,
         }
     )
     return result.model_copy(update={"engine": info})

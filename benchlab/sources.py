@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -163,3 +164,35 @@ def upload_model(
         files=(ManifestFile(name=src.name, key=key, size=info.size, sha256=info.sha256),),
     )
     return write_manifest(store, manifest)
+
+
+def local_file(src: SourceFile, dest_dir: Path) -> Path:
+    """A path a program can open for the model file: its own path when it is one file,
+    else its chunks assembled once under ``dest_dir`` (reused while the size matches).
+
+    Raises:
+        StoreError: The assembled bytes do not have the published sha256.
+    """
+    if len(src.paths) == 1:
+        return src.paths[0]
+    target = dest_dir / src.name
+    if target.is_file() and target.stat().st_size == src.size:
+        return target
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    # Assembled under a private name and renamed: a concurrent reader never sees half a file.
+    partial = target.with_name(f".{target.name}.{os.getpid()}.part")
+    hasher = hashlib.sha256()
+    try:
+        with partial.open("wb") as handle:
+            for chunk in src.chunks():
+                hasher.update(chunk)
+                handle.write(chunk)
+        if src.sha256 is not None and hasher.hexdigest() != src.sha256:
+            raise StoreError(
+                f"{src.name}: assembled chunks have sha256 {hasher.hexdigest()}, "
+                f"expected {src.sha256}"
+            )
+        partial.replace(target)
+    finally:
+        partial.unlink(missing_ok=True)
+    return target

@@ -11,9 +11,16 @@ from benchlab.tracing import LoggedTrial
 from benchlab.tracking import tracking_uri
 
 
-def token_accounting(result: TrialResult) -> tuple[bool, str]:
-    """Whether the trace's token counts agree with the server's own counters."""
+def token_accounting(result: TrialResult) -> tuple[bool | None, str]:
+    """Whether the trace's token counts agree with the server's own counters.
+
+    Returns:
+        True or False with the figures; None when there is nothing to compare: no model
+        call was made (an engine that never answered, an agent that never called).
+    """
     engine = result.engine
+    if not result.calls:
+        return None, "no model call was made; nothing to compare"
     if engine is None or engine.counted_output_tokens is None:
         return False, "server counters not read"
     processed = sum(int(c.timings.get("prompt_n", 0)) for c in result.calls)
@@ -31,11 +38,12 @@ def token_accounting(result: TrialResult) -> tuple[bool, str]:
 
 def print_summary(
     console: Console, settings: Settings, result: TrialResult, logged: LoggedTrial
-) -> bool:
+) -> bool | None:
     """A table of the trial and the commands to open MLflow and Prefect.
 
     Returns:
-        Whether the trace's token counts agree with the server's own counters.
+        Whether the trace's token counts agree with the server's own counters; None
+        when no model call was made.
     """
     table = Table(title=f"trial {result.trial_id}", show_header=False)
     table.add_column("what", style="bold")
@@ -45,9 +53,8 @@ def print_summary(
     table.add_row("status", status)
     table.add_row("model calls", str(len(result.calls)))
     ok, accounting = token_accounting(result)
-    table.add_row(
-        "tokens", f"{'[green]match[/green]' if ok else '[red]MISMATCH[/red]'}: {accounting}"
-    )
+    mark = {True: "[green]match[/green]", False: "[red]MISMATCH[/red]", None: "n/a"}[ok]
+    table.add_row("tokens", f"{mark}: {accounting}")
     if result.diff is not None:
         table.add_row(
             "diff",

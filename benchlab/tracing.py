@@ -9,7 +9,7 @@ from typing import Any
 
 from benchlab.curate.baseline import baseline_metrics
 from benchlab.metrics import metrics_for
-from benchlab.results import AgentStep, ModelCall, TrialResult
+from benchlab.results import AgentStep, EngineBuild, ModelCall, TrialResult
 
 MAX_PARAM = 500  # MLflow's limit on a param value's length
 
@@ -61,7 +61,23 @@ def params_for(result: TrialResult) -> dict[str, str]:
         params.setdefault("engine.kind", result.engine.kind)
         if result.engine.version:
             params.setdefault("engine.version", result.engine.version)
+        if result.engine.build is not None:
+            params.update(_build_params(result.engine.build))
     return params
+
+
+def _build_params(build: EngineBuild) -> dict[str, str]:
+    # The build is part of what was measured: results of two builds must not pool.
+    values = {
+        "engine.build.version": build.version,
+        "engine.build.number": build.build_number,
+        "engine.build.commit": build.commit,
+        "engine.build.sha": build.fingerprint,
+        "engine.build.backends": ",".join(build.backends),
+        "engine.build.cpu_variant": build.cpu_variant,
+        "engine.build.cpu_features": ",".join(build.cpu_features),
+    }
+    return {key: value for key, value in values.items() if value}
 
 
 def _chat_output(call: ModelCall) -> dict[str, Any]:

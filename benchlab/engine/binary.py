@@ -9,6 +9,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from benchlab.engine.crash import exit_signal, explain_exit
 from benchlab.errors import EngineError, MissingToolError
 
 BINARY_NAME = "llama-server"
@@ -63,11 +64,12 @@ def find_llama_server(explicit: Path | None = None) -> Path:
     raise MissingToolError(f"llama-server not found; {HOW_TO_GET}")
 
 
-def server_version(binary: Path, timeout_s: float = 30.0) -> str:
-    """The version line of a llama-server binary, e.g. ``0.6.0-dev (build 0, commit x)``.
+def version_text(binary: Path, timeout_s: float = 30.0) -> str:
+    """What ``llama-server --version`` prints (version, commit, compiler), both streams.
 
     Raises:
-        EngineError: When the binary cannot be run or prints no version.
+        EngineError: When the binary cannot be run; a binary killed by a signal (an
+            illegal instruction) is named as such.
     """
     try:
         done = subprocess.run(
@@ -79,11 +81,27 @@ def server_version(binary: Path, timeout_s: float = 30.0) -> str:
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise EngineError(f"cannot run {binary} --version: {exc}") from None
+    if exit_signal(done.returncode) is not None:
+        raise EngineError(
+            explain_exit(
+                f"{binary} --version",
+                done.returncode,
+                "at once",
+                [line for line in (done.stderr or "").splitlines() if line.strip()][-12:],
+            )
+        )
     # llama.cpp prints the version on stderr; accept either stream.
-    for line in (done.stderr + "\n" + done.stdout).splitlines():
+    return done.stderr + "\n" + done.stdout
+
+
+def server_version(binary: Path, timeout_s: float = 30.0) -> str:
+    """The version line of a llama-server binary, e.g. ``0.6.0-dev (build 0, commit x)``.
+
+    Raises:
+        EngineError: When the binary cannot be run or prints no version.
+    """
+    text = version_text(binary, timeout_s)
+    for line in text.splitlines():
         if line.strip().startswith("version:"):
             return line.split(":", 1)[1].strip()
-    raise EngineError(
-        f"{binary} --version printed no version (exit {done.returncode}): "
-        f"{(done.stderr or done.stdout).strip()[:200]}"
-    )
+    raise EngineError(f"{binary} --version printed no version: {text.strip()[:200]}")

@@ -26,6 +26,7 @@ from docker.types import Mount
 
 from benchlab.config.models import EngineConfig
 from benchlab.engine.argv import build_argv
+from benchlab.engine.crash import explain_exit
 from benchlab.engine.docker_resources import ContainerMemorySampler, device_options
 from benchlab.engine.launcher import ServerStats, fetch_props
 from benchlab.engine.vram import PeakVramSampler
@@ -187,8 +188,12 @@ class DockerLlamaServer:
         while not http_ok(f"{self.base_url}/health", timeout_s=1.0):
             if not self.alive():
                 raise EngineError(
-                    f"llama-server container ({self.alias}, {self.image}) exited with code "
-                    f"{self._exit_code()} before it was ready; last log lines:\n{self.log_tail()}"
+                    explain_exit(
+                        f"llama-server container ({self.alias}, {self.image})",
+                        self._exit_code(),
+                        "before it was ready",
+                        self.log_lines(),
+                    )
                 )
             if time.monotonic() - started > self.start_timeout_s:
                 raise EngineError(
@@ -214,14 +219,19 @@ class DockerLlamaServer:
         """Whether the container is still running."""
         return bool(self._state().get("Running"))
 
-    def log_tail(self, lines: int = 20) -> str:
-        """The container's last output lines, for error messages."""
+    def log_lines(self, lines: int = 12) -> list[str]:
+        """The container's last non-empty output lines, for error messages."""
         if self._container is None:
-            return ""
+            return []
         try:
-            return bytes(self._container.logs(tail=lines)).decode(errors="replace").rstrip()
+            text = bytes(self._container.logs(tail=lines * 4)).decode(errors="replace")
         except DOCKER_ERRORS:
-            return ""
+            return []
+        return [line.rstrip() for line in text.splitlines() if line.strip()][-lines:]
+
+    def log_tail(self, lines: int = 20) -> str:
+        """The container's last non-empty output lines as one text."""
+        return "\n".join(self.log_lines(lines))
 
     def check_alive(self) -> None:
         """Raise if the server died (killed, crashed, out of memory).
@@ -231,8 +241,12 @@ class DockerLlamaServer:
         """
         if not self.alive():
             raise EngineError(
-                f"llama-server container ({self.alias}) died with code {self._exit_code()}; "
-                f"last log lines:\n{self.log_tail()}"
+                explain_exit(
+                    f"llama-server container ({self.alias})",
+                    self._exit_code(),
+                    "while serving",
+                    self.log_lines(),
+                )
             )
 
     def stop(self) -> ServerStats:

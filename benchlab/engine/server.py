@@ -10,11 +10,17 @@ from typing import Any
 
 from benchlab.config.models import EngineConfig
 from benchlab.engine.argv import build_argv
+from benchlab.engine.build import describe_build
+from benchlab.engine.crash import explain_exit
 from benchlab.engine.launcher import ServerStats, fetch_props
 from benchlab.engine.memory import PeakRssSampler
 from benchlab.engine.vram import PeakVramSampler
 from benchlab.errors import EngineError, ServiceError
+from benchlab.results import EngineBuild
 from benchlab.services.process import ManagedProcess, free_port, http_ok, wait_until
+
+LOG_LINES = 12
+"""Log lines an engine error carries: enough for llama.cpp's last stage and its error."""
 
 
 class LlamaServer:
@@ -50,6 +56,9 @@ class LlamaServer:
         self.engine = engine
         self.log_path = log_path
         self.start_timeout_s = start_timeout_s
+        self._binary = binary
+        self._build: EngineBuild | None = None
+        self._env = env
         self._argv = build_argv(
             binary,
             model_path,
@@ -88,6 +97,19 @@ class LlamaServer:
         """llama.cpp's ``build_info`` from ``/props``; empty before the start."""
         return str(self.props.get("build_info", ""))
 
+    def engine_build(self) -> EngineBuild:
+        """Which llama.cpp build this is (version, commit, backends, CPU code in use).
+
+        Asked of the binary itself (see :func:`~benchlab.engine.build.describe_build`),
+        with the environment the server runs in, so the devices are the ones it sees.
+
+        Raises:
+            EngineError: The binary's ``--version`` cannot be run.
+        """
+        if self._build is None:
+            self._build = describe_build(self._binary, self._env)
+        return self._build
+
     @property
     def pid(self) -> int:
         """The server's process id."""
@@ -125,7 +147,16 @@ class LlamaServer:
             self.load_time_s = time.monotonic() - started
             self.props = fetch_props(self.base_url)
         except ServiceError as exc:
+            died = not self._process.alive()
             self.stop()
+            if died:
+                message = explain_exit(
+                    f"llama-server ({self.alias})",
+                    self._process.returncode(),
+                    "before it was ready",
+                    self._process.log_lines(LOG_LINES),
+                )
+                raise EngineError(f"{message}\nlog: {self.log_path}") from None
             raise EngineError(f"{exc}\nlog: {self.log_path}") from None
         except BaseException:
             self.stop()
@@ -144,8 +175,12 @@ class LlamaServer:
         """
         if not self._process.alive():
             raise EngineError(
-                f"llama-server ({self.alias}) died with code {self._process.returncode()}; "
-                f"last log lines:\n{self._process.log_tail()}"
+                explain_exit(
+                    f"llama-server ({self.alias})",
+                    self._process.returncode(),
+                    "while serving",
+                    self._process.log_lines(LOG_LINES),
+                )
             )
 
     def stop(self) -> ServerStats:

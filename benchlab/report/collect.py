@@ -9,6 +9,9 @@ import pandas as pd
 from benchlab.errors import unknown_name
 from benchlab.report.configs import CONFIG_KEYS, config_label
 
+BUILD_PARAM = "engine.build.sha"
+"""The run param that tells engine builds apart (see ``tracing.params_for``)."""
+
 TAG_COLUMNS = ("task", "archetype", "status", *CONFIG_KEYS, "sweep", "trial_id")
 """Tags copied to columns of the same name (empty string when absent)."""
 
@@ -87,6 +90,7 @@ def trial_table(runs: pd.DataFrame) -> pd.DataFrame:
         table[tag] = _column(runs, f"tags.{tag}")
     frame = pd.DataFrame(table, index=runs.index)
     frame["passed"] = (frame["status"] == "passed").astype(bool)
+    frame["cell"] = _cell_per_build(frame["cell"], _column(runs, f"params.{BUILD_PARAM}"))
     labels = [config_label(*parts) for parts in frame[list(CONFIG_KEYS)].itertuples(index=False)]
     frame["config"] = pd.Series(labels, index=frame.index, dtype="string")
     frame["repeat"] = pd.to_numeric(_column(runs, "tags.repeat"), errors="coerce").astype("Int64")
@@ -105,6 +109,18 @@ def trial_table(runs: pd.DataFrame) -> pd.DataFrame:
         axis=1,
     )
     return frame.sort_values(["config", "task", "repeat"]).reset_index(drop=True)
+
+
+def _cell_per_build(cells: pd.Series, builds: pd.Series) -> pd.Series:
+    """Cells whose trials ran on more than one engine build, split by build.
+
+    A rebuilt llama-server (other flags, another commit) is another measurement: its
+    trials become their own configuration, ``cell/<build sha>``, instead of pooling with
+    the old build's. A cell seen with one build keeps its plain id.
+    """
+    mixed = builds.groupby(cells).transform(lambda b: b[b != ""].nunique() > 1).astype(bool)
+    split = cells + "/" + builds
+    return cells.where(~mixed | (builds == ""), split)
 
 
 def _empty_table() -> pd.DataFrame:

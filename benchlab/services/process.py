@@ -82,13 +82,24 @@ class ManagedProcess:
         """The exit code, or None while running."""
         return None if self.proc is None else self.proc.poll()
 
-    def log_tail(self, lines: int = 20) -> str:
-        """The last lines of the log, for error messages."""
+    def log_lines(self, lines: int = 20) -> list[str]:
+        """The last non-empty lines of the log, for error messages.
+
+        A server that dies often ends its log with blank lines; those say nothing.
+        """
         try:
-            text = self.log_path.read_text(errors="replace")
+            with self.log_path.open("rb") as handle:
+                # Only the end matters; a long-running server's log can be large.
+                handle.seek(0, os.SEEK_END)
+                handle.seek(max(0, handle.tell() - 64 * 1024))
+                text = handle.read().decode(errors="replace")
         except OSError:
-            return ""
-        return "\n".join(text.splitlines()[-lines:])
+            return []
+        return [line.rstrip() for line in text.splitlines() if line.strip()][-lines:]
+
+    def log_tail(self, lines: int = 20) -> str:
+        """The last non-empty lines of the log as one text, for error messages."""
+        return "\n".join(self.log_lines(lines))
 
     def stop(self) -> None:
         """Stop the whole process group and reap the process; safe to call twice."""

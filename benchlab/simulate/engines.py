@@ -106,6 +106,7 @@ def open_upstream(
                 flags=tuple(server.argv()),
                 load_time_s=server.load_time_s,
                 probe=probe,
+                build=server.engine_build(),
             ),
             alive=server.alive,
             peak_rss=lambda: server.peak_rss_bytes,
@@ -118,20 +119,26 @@ _LOG_ERROR = re.compile(r"^(?:[\d.]+ +)?(?:E +|error: *)(?P<message>.+)$")
 level E) or ``error: invalid argument: --foo`` (from the argument parser)."""
 
 
-def failure_reason(error: BaseException) -> str:
+def failure_reason(error: BaseException, context_lines: int = 3) -> str:
     """Why an engine failed, on one line: the error's first line and, when the error
-    carries the server's log, the server's own first error message.
+    carries the server's log, the server's own first error message, or else its last
+    log lines.
 
-    A start failure's first line only says that the server exited; what was wrong (a
-    bad flag, a corrupt GGUF) is in the log lines after it.
+    A start failure's first line says how the server exited (a signal is named, with its
+    usual fix); what was wrong (a bad flag, a corrupt GGUF) is in the log lines after it.
     """
     lines = str(error).splitlines()
     if not lines:
         return type(error).__name__
     head = re.sub(r"[;:]? *last log lines:?$", "", lines[0]).rstrip(" ;:")
-    found = (_LOG_ERROR.match(line.strip()) for line in lines[1:])
+    log = [line.strip() for line in lines[1:] if line.strip() and not line.startswith("log: ")]
+    found = (_LOG_ERROR.match(line) for line in log)
     own = next((m.group("message").strip() for m in found if m), None)
-    return f"{head}: {own}" if own else head
+    if own:
+        return f"{head}: {own}"
+    if log:
+        return f"{head}; last log lines: " + " | ".join(log[-context_lines:])
+    return head
 
 
 def model_params(target: Target) -> dict[str, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 from pathlib import Path
 
@@ -78,3 +79,27 @@ def test_doctor_shows_a_table(tmp_path: Path) -> None:
         assert component in done.stdout
     # pi is not installed in a fresh data dir: doctor says so and how to get it.
     assert "not installed" in done.stdout
+    # The engine really generated, and the build that did it is named.
+    text = " ".join(done.stdout.split())
+    assert re.search(r"engine +│ ok +│ generated \d+ tokens in", done.stdout), done.stdout
+    assert re.search(r"build: .*sha [0-9a-f]{12}\), CPU \w+, backends CPU", text), text
+
+
+def test_doctor_fails_on_an_engine_that_cannot_generate(tmp_path: Path) -> None:
+    """A llama-server that dies of SIGILL: doctor names the signal and the fix, exits 1."""
+    from tests.engine.test_crash import fake_server
+
+    done = benchlab(
+        "doctor",
+        env={
+            "BENCHLAB_DATA_DIR": str(tmp_path / "data"),
+            "BENCHLAB_LLAMA_SERVER": str(fake_server(tmp_path)),
+        },
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    text = " ".join(done.stdout.replace("│", " ").split())
+    assert "engine failed llama-server (selftest) killed by SIGILL (illegal instruction" in text
+    assert "llama threadpool init, n_threads = 2" in text
+    assert "fix: this llama-server was built for CPU features this host cannot run" in text
+    assert "doctor: engine not working" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -134,3 +134,35 @@ def test_engine_effect_names_the_settings_that_differ(trials: pd.DataFrame) -> N
     assert list(table["cell"]) == ["bbbb00000002", "bbbb00000001"]  # fastest first
     assert list(table["settings"]) == ["batch_size=512, parallel=2", "batch_size=2048, parallel=1"]
     assert list(table["speed.tg_ratio"]) == pytest.approx([1.0, 0.8])
+
+
+def test_trials_of_two_engine_builds_are_not_pooled() -> None:
+    """A cell whose trials ran on two llama-server builds gives one configuration per
+    build; a cell seen with one build keeps its plain name."""
+    from benchlab.report.collect import trial_table
+
+    def run(n: int, cell: str, sha: str) -> dict[str, object]:
+        return {
+            "run_id": f"r{n}",
+            "start_time": pd.Timestamp("2026-12-01", tz="UTC") + pd.Timedelta(minutes=n),
+            "tags.kind": "trial",
+            "tags.trial_id": f"t{n}",
+            "tags.model": "qwen",
+            "tags.quant": "Q4_K_M",
+            "tags.cell": cell,
+            "tags.harness": "pi",
+            "tags.task": "sample",
+            "tags.status": "passed",
+            "tags.repeat": str(n),
+            "params.engine.build.sha": sha,
+        }
+
+    runs = pd.DataFrame(
+        [run(0, "c1", "aaaa"), run(1, "c1", "bbbb"), run(2, "c1", "bbbb"), run(3, "c2", "aaaa")]
+    )
+    table = trial_table(runs)
+    assert table.groupby("config").size().to_dict() == {
+        "qwen:Q4_K_M@c1/aaaa+pi": 1,
+        "qwen:Q4_K_M@c1/bbbb+pi": 2,
+        "qwen:Q4_K_M@c2+pi": 1,
+    }
