@@ -61,6 +61,16 @@ def _settings(config: Path | None, tasks_dir: Path | None) -> Settings:
     return Settings(**overrides)  # type: ignore[arg-type]
 
 
+@app.callback()
+def _guarded() -> None:
+    """Benchmark local GGUF models as coding agents on real repositories."""
+    from benchlab.services.guardian import guard
+
+    # Whatever a command starts dies with benchlab, however benchlab dies; leftovers of
+    # an earlier run that died together with its guardian are stopped first.
+    guard(Settings().state_dir, report=lambda line: err.print(f"benchlab: {line}", markup=False))
+
+
 @app.command()
 def check(config: ConfigOpt = None, tasks_dir: TasksOpt = None) -> None:
     """Validate models.yaml and every task file; exit 2 on any problem."""

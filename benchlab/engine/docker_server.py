@@ -31,6 +31,7 @@ from benchlab.engine.docker_resources import ContainerMemorySampler, device_opti
 from benchlab.engine.launcher import ServerStats, fetch_props
 from benchlab.engine.vram import PeakVramSampler
 from benchlab.errors import EngineError
+from benchlab.services.guardian import run_labels
 from benchlab.services.process import free_port, http_ok
 
 log = logging.getLogger(__name__)
@@ -164,7 +165,7 @@ class DockerLlamaServer:
                 name=self.name,
                 network_mode="host",
                 mounts=self._mounts,
-                labels={LABEL: "engine"},
+                labels={LABEL: "engine", **run_labels()},
                 **device_options(self.engine.backend),
             )
             self._vram = PeakVramSampler().start()

@@ -37,6 +37,7 @@ from typing import Literal
 from benchlab.errors import MissingToolError, UsageError
 from benchlab.sandbox.base import Command
 from benchlab.sandbox.relay import GatewayRelay
+from benchlab.services.guardian import run_labels
 
 NetworkMode = Literal["gateway", "none", "host"]
 LABEL = "benchlab.sandbox"
@@ -90,6 +91,7 @@ class DockerSession:
         args = [
             self.docker_bin, "run", "--rm", "-i", "--init",
             "--name", name, "--label", f"{LABEL}={self.id}",
+            *(f"--label={key}={value}" for key, value in run_labels().items()),
             "--user", f"{os.getuid()}:{os.getgid()}",
             "--cpus", str(box.cpus), "--memory", box.memory, "--memory-swap", box.memory,
             "--pids-limit", str(box.pids_limit),

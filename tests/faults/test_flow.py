@@ -107,3 +107,51 @@ def test_flow_killed_mid_sweep_then_rerun(sim_settings: Settings) -> None:
     sweep_run_id = next(iter(after.values())).data.tags["mlflow.parentRunId"]
     assert sweep_counts(sim_settings, sweep_run_id) == {"passed": float(REPEATS)}
     assert not llama_servers(sim_settings.state_dir)
+
+
+def test_benchlab_killed_alone_leaves_nothing_running(sim_settings: Settings) -> None:
+    """SIGKILL the simulate process alone (not its group) while its engine serves: within
+    10 s no llama-server, temporary Prefect server or agent of that run is alive."""
+    import uuid
+
+    import psutil
+
+    marker = uuid.uuid4().hex
+    argv = [sys.executable, "-m", "benchlab", "simulate", "--task", "guarded"]
+    argv += ["--agent", "script-slow", "--repeats", "1", "--name", "killed-alone"]
+    env = {**_cli_env(sim_settings), "BENCHLAB_TEST_MARKER": marker}
+
+    def ours() -> list[psutil.Process]:
+        found = []
+        for proc in psutil.process_iter(["status"]):
+            if proc.info["status"] == psutil.STATUS_ZOMBIE:
+                continue
+            try:
+                if proc.environ().get("BENCHLAB_TEST_MARKER") == marker:
+                    found.append(proc)
+            except (psutil.AccessDenied, psutil.NoSuchProcess, psutil.ZombieProcess):
+                continue
+        return found
+
+    first = subprocess.Popen(
+        argv, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    try:
+        deadline = time.monotonic() + 600
+        while not llama_servers(sim_settings.state_dir):
+            assert first.poll() is None, first.stderr.read().decode() if first.stderr else ""
+            assert time.monotonic() < deadline, "no llama-server in 10 minutes"
+            time.sleep(0.5)
+        time.sleep(1.0)  # serving: the guardian has listed it
+        running = {p.name() for p in ours()}
+        assert any("llama-server" in name for name in running), running
+        first.kill()  # the benchlab process alone; its group is not signalled
+        first.wait(30)
+        gone_by = time.monotonic() + 10
+        while (left := ours()) and time.monotonic() < gone_by:
+            time.sleep(0.2)
+        assert left == [], [(p.pid, " ".join(p.cmdline())[:120]) for p in left]
+        assert not llama_servers(sim_settings.state_dir)
+    finally:
+        for proc in ours():
+            proc.kill()

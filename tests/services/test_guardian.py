@@ -1,0 +1,179 @@
+"""Nothing outlives benchlab: its guardian stops what a killed benchlab left running, and
+the next run stops what a run left when its guardian died too."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+import uuid
+from pathlib import Path
+
+import psutil
+
+from benchlab.services.guardian import RUN_VARIABLE, start_time
+from tests.run_cli import benchlab
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def marked(marker: str) -> list[psutil.Process]:
+    """Live processes (not zombies) whose environment carries the test's marker."""
+    found = []
+    for proc in psutil.process_iter(["status"]):
+        if proc.info["status"] == psutil.STATUS_ZOMBIE or proc.pid == os.getpid():
+            continue
+        try:
+            if proc.environ().get("BENCHLAB_TEST_MARKER") == marker:
+                found.append(proc)
+        except (psutil.AccessDenied, psutil.NoSuchProcess, psutil.ZombieProcess):
+            continue
+    return found
+
+
+def wait_gone(marker: str, within_s: float) -> list[psutil.Process]:
+    deadline = time.monotonic() + within_s
+    while (left := marked(marker)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return left
+
+
+OWNER = textwrap.dedent(
+    """
+    import os, subprocess, sys, time
+    from pathlib import Path
+    from benchlab.services.guardian import guard
+    guard(Path(sys.argv[1]))
+    env = dict(os.environ)
+    # A server in its own session (as llama-server runs), one that ignores SIGTERM,
+    # and one started with an environment that does not inherit the run's mark.
+    subprocess.Popen(["sleep", "300"], start_new_session=True)
+    subprocess.Popen(["bash", "-c", "trap '' TERM; sleep 300 & wait"], start_new_session=True)
+    bare = {k: v for k, v in env.items() if k != "BENCHLAB_RUN"}
+    subprocess.Popen(["sleep", "301"], env=bare, start_new_session=True)
+    print("ready", flush=True)
+    time.sleep(600)
+    """
+)
+
+
+def test_a_killed_owner_leaves_nothing_running(tmp_path: Path) -> None:
+    marker = uuid.uuid4().hex
+    owner = subprocess.Popen(
+        [sys.executable, "-c", OWNER, str(tmp_path)],
+        env={**os.environ, "BENCHLAB_TEST_MARKER": marker},
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        assert owner.stdout is not None and owner.stdout.readline().strip() == "ready"
+        time.sleep(1.5)  # the guardian's list has seen the children
+        names = sorted(p.name() for p in marked(marker))
+        assert names.count("sleep") == 3 and "bash" in names, names
+        owner.kill()  # the owner alone, not its group: its children are not signalled
+        owner.wait(10)
+        left = wait_gone(marker, within_s=10)
+        assert left == [], [(p.pid, p.cmdline()) for p in left]
+        # The guardian removed its record: nothing is left for the next run to find.
+        assert list((tmp_path / "run").glob("*.json")) == []
+    finally:
+        for proc in marked(marker):
+            proc.kill()
+
+
+def test_a_normal_exit_leaves_no_record_and_stops_nothing_else(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", f"from benchlab.services.guardian import guard; "
+         f"from pathlib import Path; guard(Path({str(tmp_path)!r}))"],
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    assert done.stderr == ""
+    deadline = time.monotonic() + 10
+    while list((tmp_path / "run").glob("*.json")) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert list((tmp_path / "run").glob("*.json")) == []
+
+
+def test_the_next_run_stops_what_a_dead_run_left(tmp_path: Path) -> None:
+    """A run whose owner and guardian both died left a server: the next ``benchlab``
+    command stops it and says so."""
+    marker = uuid.uuid4().hex
+    leftover = subprocess.Popen(
+        ["sleep", "300"], env={**os.environ, "BENCHLAB_TEST_MARKER": marker},
+        start_new_session=True,
+    )  # fmt: skip
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    run_dir = tmp_path / "data" / "run"
+    run_dir.mkdir(parents=True)
+    (run_dir / "deadbeef.json").write_text(
+        json.dumps(
+            {
+                "mark": "deadbeef",
+                "owner": dead.pid,
+                "owner_start": 1,
+                "guardian": dead.pid,
+                "guardian_start": 1,
+                "processes": {str(leftover.pid): start_time(leftover.pid)},
+            }
+        )
+    )
+    try:
+        done = benchlab("check", env={"BENCHLAB_DATA_DIR": str(tmp_path / "data")})
+        assert done.returncode == 0, done.stderr
+        assert (
+            f"stopped leftovers of a dead benchlab run (pid {dead.pid}): sleep (pid "
+            f"{leftover.pid})" in done.stderr
+        ), done.stderr
+        leftover.wait(10)
+        assert not (run_dir / "deadbeef.json").exists()
+    finally:
+        if leftover.poll() is None:
+            leftover.kill()
+
+
+def test_a_live_run_is_not_touched(tmp_path: Path) -> None:
+    """A record whose owner still runs is another benchlab's: left alone."""
+    alive = subprocess.Popen(["sleep", "300"], start_new_session=True)
+    run_dir = tmp_path / "data" / "run"
+    run_dir.mkdir(parents=True)
+    record = run_dir / "cafe.json"
+    record.write_text(
+        json.dumps(
+            {
+                "mark": "cafe",
+                "owner": os.getpid(),
+                "owner_start": start_time(os.getpid()),
+                "guardian": os.getpid(),
+                "guardian_start": start_time(os.getpid()),
+                "processes": {str(alive.pid): start_time(alive.pid)},
+            }
+        )
+    )
+    try:
+        done = benchlab("check", env={"BENCHLAB_DATA_DIR": str(tmp_path / "data")})
+        assert done.returncode == 0, done.stderr
+        assert alive.poll() is None and record.exists()
+    finally:
+        alive.kill()
+        alive.wait()
+
+
+def test_the_mark_is_exported_to_children(tmp_path: Path) -> None:
+    code = (
+        "import os, subprocess; from pathlib import Path; "
+        "from benchlab.services.guardian import guard; m = guard(Path(os.environ['D'])); "
+        f"print(m == subprocess.run(['printenv', '{RUN_VARIABLE}'], capture_output=True, "
+        "text=True).stdout.strip())"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], env={**os.environ, "D": str(tmp_path)},
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    assert done.stdout.strip() == "True"
+    assert signal.SIGKILL  # the module's kill path is exercised above
