@@ -87,6 +87,13 @@ class Check(Frozen):
     junit: StrictStr | None = None
     """Read test counts from this JUnit XML report, relative to the workspace."""
 
+    @field_validator("run")
+    @classmethod
+    def _not_blank(cls, run: str) -> str:
+        if not run.strip():
+            raise ValueError("must be a command, not blank")
+        return run
+
     @field_validator("junit")
     @classmethod
     def _inside_workspace(cls, value: str | None) -> str | None:

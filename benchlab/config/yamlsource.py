@@ -75,11 +75,25 @@ def _decode(path: Path, raw: bytes) -> str:
 
 
 def _syntax_error(path: Path, lines: Lines, exc: yaml.YAMLError) -> ConfigError:
+    """The parser's own words with both of its marks: where it failed, and where the
+    construct it was reading began.
+
+    Where the parser ran off the end of the file (an unclosed quote or bracket), the
+    fault is where that construct began, so the line reported is the context's.
+    """
     line, message = 1, f"invalid YAML: {exc}"
     if isinstance(exc, yaml.MarkedYAMLError):
-        mark = exc.problem_mark or exc.context_mark
-        line = lines.at(mark.index) if mark else 1
+        problem, context = exc.problem_mark, exc.context_mark
+        line = lines.at(problem.index) if problem else 1
         message = f"invalid YAML: {exc.problem or exc.context}"
+        if problem is not None:
+            message += f" (line {problem.line + 1}, column {problem.column + 1})"
+        if context is not None and exc.context:
+            context_line = lines.at(context.index)
+            message += f", {exc.context} that starts at line {context.line + 1}, column "
+            message += str(context.column + 1)
+            if problem is None or "end of stream" in (exc.problem or ""):
+                line = context_line
     elif isinstance(exc, yaml.reader.ReaderError):
         line = lines.at(exc.position)
         message = f"invalid YAML: character #x{exc.character:04x} is not allowed"

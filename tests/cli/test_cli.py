@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+import subprocess
 import textwrap
 from pathlib import Path
 
-from tests.run_cli import benchlab
+from tests.run_cli import REPO, benchlab
 
 
 def test_check_ok_on_shipped_config() -> None:
@@ -103,3 +104,76 @@ def test_doctor_fails_on_an_engine_that_cannot_generate(tmp_path: Path) -> None:
     assert "fix: this llama-server was built for CPU features this host cannot run" in text
     assert "doctor: engine not working" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def _task_dir(tmp_path: Path, repository: str, checks: str = "") -> Path:
+    tasks = tmp_path / "tasks"
+    tasks.mkdir(exist_ok=True)
+    (tasks / "t.yaml").write_text(
+        "name: t\n"
+        "archetype: repo_maintenance\n"
+        f"repository: {repository}\n"
+        "prompt: hi\n" + checks
+    )
+    return tasks
+
+
+def _check(tasks: Path) -> subprocess.CompletedProcess[str]:
+    return benchlab("check", "--config", str(REPO / "models.yaml"), "--tasks-dir", str(tasks))
+
+
+def test_check_refuses_a_missing_repository_path(tmp_path: Path) -> None:
+    tasks = _task_dir(tmp_path, "{path: repos/gone}")
+    done = _check(tasks)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stderr.splitlines() == [
+        f"{tasks / 't.yaml'}:3: repository.path: {tasks / 'repos/gone'} does not exist"
+    ]
+
+
+def test_check_refuses_a_repository_path_that_is_a_file(tmp_path: Path) -> None:
+    tasks = _task_dir(tmp_path, "{path: notes.txt}")
+    (tasks / "notes.txt").write_text("x")
+    done = _check(tasks)
+    assert done.returncode == 2
+    assert done.stderr.strip().endswith("notes.txt is not a directory"), done.stderr
+
+
+def test_check_refuses_a_ref_the_local_repository_lacks(tmp_path: Path) -> None:
+    from tests.gitutil import make_repo
+
+    tasks = _task_dir(tmp_path, "\n  path: repo\n  ref: v9.9.9")
+    make_repo(tasks / "repo", {"a.py": "x = 1\n"})
+    done = _check(tasks)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stderr.startswith(f"{tasks / 't.yaml'}:5: repository.ref: ref 'v9.9.9' names no commit")
+    # The same task at a ref the repository has is fine; so is a plain directory.
+    (tasks / "t.yaml").write_text((tasks / "t.yaml").read_text().replace("v9.9.9", "HEAD"))
+    assert _check(tasks).returncode == 0
+
+
+def test_check_refuses_a_blank_check_command(tmp_path: Path) -> None:
+    tasks = _task_dir(tmp_path, "{path: repo}", "checks:\n  - {name: tests, run: '  '}\n")
+    (tasks / "repo").mkdir()
+    done = _check(tasks)
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        f"{tasks / 't.yaml'}:6: checks[0].run: must be a command, not blank"
+    ]
+
+
+def test_check_refuses_a_missing_chat_template_file(tmp_path: Path) -> None:
+    models = tmp_path / "models.yaml"
+    models.write_text(
+        "models:\n"
+        "  - name: m\n"
+        "    repo_id: org/m\n"
+        "    quant_tags: [Q4_K_M]\n"
+        "    chat_template_file: templates/none.jinja\n"
+    )
+    done = benchlab("check", "--config", str(models), "--tasks-dir", str(REPO / "tasks"))
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        f"{models}:5: models[0].chat_template_file: {tmp_path / 'templates/none.jinja'} "
+        "does not exist or is not a file"
+    ]

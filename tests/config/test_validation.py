@@ -187,3 +187,31 @@ def test_all_task_files_reported_together(tmp_path: Path) -> None:
         load_tasks(tmp_path)
     files = {p.file for p in exc.value.problems}
     assert files == {str(tmp_path / "t.yaml"), str(tmp_path / "u.yaml")}
+
+
+def test_yaml_error_names_where_the_unclosed_quote_began(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "tasks" / "t.yaml",
+        """
+        name: t
+        archetype: repo_maintenance
+        repository: {path: repo}
+        prompt: "Fix the bug
+        checks: []
+        """,
+    )
+    with pytest.raises(ConfigError) as exc:
+        load_task(path)
+    assert problems(exc) == [
+        f"{path}:4: invalid YAML: found unexpected end of stream (line 6, column 1), "
+        "while scanning a quoted scalar that starts at line 4, column 9"
+    ]
+
+
+def test_yaml_error_without_context_keeps_the_problem_line(tmp_path: Path) -> None:
+    path = write(tmp_path / "models.yaml", "models:\n  - name: a\n    repo: b: c\n")
+    with pytest.raises(ConfigError) as exc:
+        load_models(path)
+    assert problems(exc) == [
+        f"{path}:3: invalid YAML: mapping values are not allowed here (line 3, column 12)"
+    ]
