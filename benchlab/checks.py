@@ -39,11 +39,18 @@ def run_check(
         The result, with test counts when the check names a report to read; a check
         that cannot even start counts as failed, with the reason as its output.
     """
+    env = dict(inherited_env() if env is None else env)
+    junit = _pytest_junit_path(check, log_path)
+    if junit is not None:
+        # pytest writes a JUnit report whatever its verbosity (-qq prints no summary);
+        # the check's own --junitxml, given after these options, wins.
+        junit.unlink(missing_ok=True)
+        env["PYTEST_ADDOPTS"] = f"{env.get('PYTEST_ADDOPTS', '')} --junitxml={junit}".strip()
     try:
         result = run_shell(
             check.run,
             cwd=workspace,
-            env=inherited_env() if env is None else env,
+            env=env,
             timeout_s=check.timeout_s,
             log_path=log_path,
             tail_bytes=tail_bytes,
@@ -62,9 +69,11 @@ def run_check(
     output = result.output
     if result.timed_out:
         output += f"\n[benchlab: check stopped after its timeout of {check.timeout_s:g}s]"
-    counts = _test_counts(check, workspace, log_path, output)
+    counts, source = _test_counts(check, workspace, log_path, output, junit)
     if (check.tests or check.junit) and counts is None:
         output += "\n[benchlab: no test report found to count tests from]"
+    elif counts is not None:
+        output += f"\n[benchlab: test counts from {source}]"
     return CheckResult(
         name=check.name,
         command=check.run,
@@ -77,20 +86,38 @@ def run_check(
         tests_passed=counts.passed if counts else None,
         tests_failed=counts.failed + counts.errors if counts else None,
         tests_skipped=counts.skipped if counts else None,
+        tests_source=source if counts else None,
     )
 
 
+def _pytest_junit_path(check: Check, log_path: Path | None) -> Path | None:
+    """Where pytest is asked to write its JUnit report: beside the check's log (in the
+    trial directory, writable in every sandbox), for pytest checks without one of their
+    own."""
+    if check.tests != "pytest" or check.junit or log_path is None:
+        return None
+    return log_path.with_suffix(".junit.xml")
+
+
 def _test_counts(
-    check: Check, workspace: Path, log_path: Path | None, tail: str
-) -> SuiteCounts | None:
+    check: Check, workspace: Path, log_path: Path | None, tail: str, junit: Path | None
+) -> tuple[SuiteCounts | None, str]:
+    """The counts and where they came from: ``junit`` (the task's report), ``pytest junit``
+    (the report benchlab asked pytest for), ``pytest summary`` or ``unittest summary``."""
     if check.junit:
         report = regular_file_inside(workspace, check.junit)
-        return parse_junit(report) if report is not None else None
+        return (parse_junit(report) if report is not None else None), "junit"
     if check.tests is None:
-        return None
+        return None, ""
+    if junit is not None and junit.is_file():
+        counts = parse_junit(junit)
+        if counts is not None and counts.total > 0:
+            return counts, "pytest junit"
     # The summary is at the end; the full log has it even when the tail was cut.
     text = log_path.read_text(errors="replace") if log_path and log_path.is_file() else tail
-    return parse_pytest(text) if check.tests == "pytest" else parse_unittest(text)
+    if check.tests == "pytest":
+        return parse_pytest(text), "pytest summary"
+    return parse_unittest(text), "unittest summary"
 
 
 def run_checks(

@@ -192,6 +192,10 @@ class CheckResult(Record):
     tests_skipped: int | None = None
     """Tests skipped, when the check's test report could be read."""
 
+    tests_source: str | None = None
+    """Where the test counts came from: ``junit`` (the task's report), ``pytest junit``
+    (the report benchlab asked pytest for), ``pytest summary`` or ``unittest summary``."""
+
 
 class DiffResult(Record):
     """What the agent changed in the workspace."""

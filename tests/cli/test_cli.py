@@ -110,10 +110,7 @@ def _task_dir(tmp_path: Path, repository: str, checks: str = "") -> Path:
     tasks = tmp_path / "tasks"
     tasks.mkdir(exist_ok=True)
     (tasks / "t.yaml").write_text(
-        "name: t\n"
-        "archetype: repo_maintenance\n"
-        f"repository: {repository}\n"
-        "prompt: hi\n" + checks
+        f"name: t\narchetype: repo_maintenance\nrepository: {repository}\nprompt: hi\n" + checks
     )
     return tasks
 
@@ -146,8 +143,10 @@ def test_check_refuses_a_ref_the_local_repository_lacks(tmp_path: Path) -> None:
     make_repo(tasks / "repo", {"a.py": "x = 1\n"})
     done = _check(tasks)
     assert done.returncode == 2, done.stdout + done.stderr
-    assert done.stderr.startswith(f"{tasks / 't.yaml'}:5: repository.ref: ref 'v9.9.9' names no commit")
-    # The same task at a ref the repository has is fine; so is a plain directory.
+    assert done.stderr.startswith(
+        f"{tasks / 't.yaml'}:5: repository.ref: ref 'v9.9.9' names no commit"
+    )
+    # The same task at a ref the repository has is fine.
     (tasks / "t.yaml").write_text((tasks / "t.yaml").read_text().replace("v9.9.9", "HEAD"))
     assert _check(tasks).returncode == 0
 
