@@ -90,6 +90,15 @@ def simulate_request(
 def print_sweep(console: Console, settings: Settings, summary: SweepSummary) -> None:
     """Counts by status, and where to look at the runs."""
     table = Table(title=f"sweep {summary.sweep_id}", show_header=False)
+    before = summary.repeats_before
+    if before is not None:
+        # The sweep's id leaves repeats out, so that more repeats add to the same sweep.
+        line = (
+            f"extending sweep {summary.sweep_id} from {before} to {summary.repeats} repeats"
+            if summary.repeats > before
+            else f"sweep {summary.sweep_id}: running {summary.repeats} of its {before} repeats"
+        )
+        console.print(line, highlight=False)
     table.add_row("trials in the sweep", str(summary.planned))
     table.add_row("already recorded (skipped)", str(summary.skipped))
     table.add_row("run now", str(summary.ran))
@@ -99,9 +108,7 @@ def print_sweep(console: Console, settings: Settings, summary: SweepSummary) -> 
     table.add_row("MLflow", tracking_uri(settings))
     table.add_row("sweep run", summary.sweep_run_id)
     console.print(table)
-    console.print(
-        f"browse: benchlab ui   (MLflow store {tracking_uri(settings)})", highlight=False
-    )
+    console.print(f"browse: benchlab ui   (MLflow store {tracking_uri(settings)})", highlight=False)
 
 
 OPTION_NAMES = {"engine": "sweep", "stuck-after-s": "stuck-after", "work-pool": "work-pool"}

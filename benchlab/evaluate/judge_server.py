@@ -74,7 +74,7 @@ def local_judge(settings: Settings, request: EvaluateRequest) -> Iterator[JudgeM
     if key not in staged.files:
         reason = staged.failures.get(key, "not staged")
         raise BenchlabError(f"judge model {target.label}: {reason}")
-    with open_upstream(settings, plan, target, staged.files[key]) as upstream:
+    with open_upstream(settings, plan, target, staged.files[key], role="judge") as upstream:
         endpoint = JudgeEndpoint(
             base_url=upstream.base_url,
             model=request.model or upstream.alias,

@@ -57,9 +57,17 @@ def probe_settings(settings: Settings) -> ProbeSettings:
 
 @contextmanager
 def open_upstream(
-    settings: Settings, plan: SimulationPlan, target: Target, model_file: Path | None
+    settings: Settings,
+    plan: SimulationPlan,
+    target: Target,
+    model_file: Path | None,
+    role: str = "",
 ) -> Iterator[Upstream]:
     """Start the target's engine (nothing for an API model) and stop it on exit.
+
+    ``role`` names what the engine serves besides trials (``judge``): its log is kept
+    apart, ``llama-server-<role>-<cell>.log``, so that it never overwrites the log of the
+    same cell serving trials.
 
     Raises:
         EngineError: The server did not start or the probe failed.
@@ -86,7 +94,7 @@ def open_upstream(
         alias=model.name,
         engine=engine,
         model_context_size=model.context_size,
-        log_path=settings.state_dir / "logs" / f"llama-server-{target.id}.log",
+        log_path=settings.state_dir / "logs" / engine_log_name(target.id, role),
         chat_template=model.chat_template,
         chat_template_file=template,
         start_timeout_s=settings.server_start_timeout_s,
@@ -112,6 +120,12 @@ def open_upstream(
             peak_rss=lambda: server.peak_rss_bytes,
             peak_vram=lambda: server.peak_vram_bytes,
         )
+
+
+def engine_log_name(cell: str, role: str = "") -> str:
+    """The log file of a cell's engine: ``llama-server-<cell>.log``, or with a role
+    (``judge``) ``llama-server-judge-<cell>.log``."""
+    return f"llama-server-{role}-{cell}.log" if role else f"llama-server-{cell}.log"
 
 
 _LOG_ERROR = re.compile(r"^(?:[\d.]+ +)?(?:E +|error: *)(?P<message>.+)$")

@@ -35,6 +35,9 @@ class SweepRun:
     """The sweep's id; empty when the run was joined by id alone."""
     delivered: int = 0
     """Trials spooled by an earlier run (the tracking server was down) logged now."""
+    repeats_before: int | None = None
+    """The repeats the sweep had before this run, when it already existed with other
+    repeats: more repeats extend a sweep (its id leaves repeats out), fewer run a part."""
 
 
 def open_sweep(plan: SimulationPlan, experiment_id: str, state_dir: Path | None = None) -> SweepRun:
@@ -53,9 +56,25 @@ def open_sweep(plan: SimulationPlan, experiment_id: str, state_dir: Path | None 
     parents = client.search_runs(
         [experiment_id], f"tags.kind = 'sweep' and tags.sweep = '{sweep}'", max_results=1
     )
+    repeats_before = None
     if parents:
         run_id = parents[0].info.run_id
         client.update_run(run_id, status="RUNNING")
+        # The tag (mutable) follows the largest repeats asked; the param keeps the first.
+        known = parents[0].data.tags.get("sweep.repeats") or parents[0].data.params.get(
+            "sweep.repeats", ""
+        )
+        if known.isdigit() and int(known) != plan.request.repeats:
+            repeats_before = int(known)
+            log.warning(
+                "%s sweep %s from %d to %d repeats",
+                "extending" if plan.request.repeats > repeats_before else "running",
+                sweep,
+                repeats_before,
+                plan.request.repeats,
+            )
+            if plan.request.repeats > repeats_before:
+                client.set_tag(run_id, "sweep.repeats", str(plan.request.repeats))
     else:
         run = client.create_run(
             experiment_id,
@@ -83,7 +102,13 @@ def open_sweep(plan: SimulationPlan, experiment_id: str, state_dir: Path | None 
             client.delete_run(trial.info.run_id)
             removed += 1
     return SweepRun(
-        run_id, experiment_id, frozenset(recorded), removed, sweep, delivered=len(delivered)
+        run_id,
+        experiment_id,
+        frozenset(recorded),
+        removed,
+        sweep,
+        delivered=len(delivered),
+        repeats_before=repeats_before,
     )
 
 

@@ -69,6 +69,10 @@ class SweepSummary:
     """Trials that waited in the spool for the tracking server."""
     unlogged: int = 0
     """Trials still in the spool at the end (the next run of the sweep logs them first)."""
+    repeats: int = 1
+    """Repeats asked of this run."""
+    repeats_before: int | None = None
+    """The sweep's repeats before this run, when they differed (see ``SweepRun``)."""
 
     @property
     def ran(self) -> int:
@@ -225,4 +229,6 @@ def summarize(
         run_ids=tuple(r for o in outcomes for r in o.run_ids),
         spooled=sum(o.spooled for o in outcomes),
         unlogged=sum(left.values()),
+        repeats=plan.request.repeats,
+        repeats_before=sweep.repeats_before,
     )
