@@ -16,6 +16,7 @@ from benchlab.config import LocalModel, ModelsFile, TaskSpec, find_task, validat
 from benchlab.config.cells import Cell, model_cells
 from benchlab.download.steps import object_store_endpoint, store_for
 from benchlab.engine.binary import find_llama_server, server_version
+from benchlab.engine.contention import look
 from benchlab.engine.counters import read_counters, token_delta
 from benchlab.engine.probe import ProbeSettings, run_probe
 from benchlab.engine.server import LlamaServer
@@ -135,6 +136,7 @@ def run_on_engine(
         with server, Gateway() as gateway:
             build = server.engine_build()
             probe = run_probe(server.base_url, DEMO_PROBE).metrics()
+            probe_load = look(server.port)
             before = read_counters(server.base_url)
             result = run_trial(
                 spec, gateway=gateway, harness=harness, trials_dir=settings.state_dir / "trials"
@@ -151,6 +153,7 @@ def run_on_engine(
             "counted_output_tokens": counted["predicted_tokens"],
             "probe": probe,
             "build": build,
+            "probe_load": probe_load,
         }
     )
     return result.model_copy(update={"engine": info})

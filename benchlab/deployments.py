@@ -130,7 +130,6 @@ def deploy_cells(settings: Settings, pool: str) -> str:
     from prefect.exceptions import ObjectAlreadyExists
     from prefect.flows import Flow
 
-
     with get_client(sync_client=True) as client, suppress(ObjectAlreadyExists):
         client.create_work_pool(WorkPoolCreate(name=pool, type="process"))
     cell_flow: Any = Flow.from_source(str(REPO_ROOT), "flows/simulate.py:simulate_cell")

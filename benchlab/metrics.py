@@ -4,7 +4,27 @@ from __future__ import annotations
 
 import statistics
 
-from benchlab.results import TrialResult
+from benchlab.results import HostLoad, ModelCall, TrialResult
+
+SPEED_TIMINGS = {
+    "speed.pp_tps": ("prompt_n", "prompt_ms", "prompt_per_second"),
+    "speed.tg_tps": ("predicted_n", "predicted_ms", "predicted_per_second"),
+}
+"""Each speed figure and the llama-server timings it is computed from (count, time, rate)."""
+
+
+def token_weighted_rate(
+    calls: tuple[ModelCall, ...], n_key: str, ms_key: str, rate_key: str
+) -> float | None:
+    """Tokens per second over all calls: their tokens over their time, so a long call
+    weighs as much as its tokens. Only where the server gave no counts and times, the
+    mean of its per-call rates. The one definition of ``speed.pp_tps`` and ``speed.tg_tps``
+    for trial metrics, baseline metrics and the report."""
+    timed = [c.timings for c in calls if c.timings.get(n_key) and c.timings.get(ms_key)]
+    if timed:
+        return sum(t[n_key] for t in timed) / (sum(t[ms_key] for t in timed) / 1000)
+    rates = [c.timings[rate_key] for c in calls if c.timings.get(rate_key)]
+    return statistics.fmean(rates) if rates else None
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -35,13 +55,10 @@ def metrics_for(result: TrialResult) -> dict[str, float]:
     if ttfts:
         metrics["ttft.p50_s"] = statistics.median(ttfts)
         metrics["ttft.p95_s"] = _percentile(ttfts, 0.95)
-    for key, name in (
-        ("prompt_per_second", "speed.pp_tps"),
-        ("predicted_per_second", "speed.tg_tps"),
-    ):
-        values = [c.timings[key] for c in calls if c.timings.get(key)]
-        if values:
-            metrics[name] = statistics.fmean(values)
+    for name, keys in SPEED_TIMINGS.items():
+        value = token_weighted_rate(calls, *keys)
+        if value is not None:
+            metrics[name] = value
     if result.agent is not None:
         metrics["agent.duration_s"] = result.agent.duration_s
         metrics["agent.steps"] = float(len(result.agent.steps))
@@ -65,7 +82,22 @@ def metrics_for(result: TrialResult) -> dict[str, float]:
             metrics["engine.peak_vram_mb"] = result.engine.peak_vram_bytes / 2**20
         metrics.update(result.engine.probe)
         if result.engine.counted_prompt_tokens is not None:
-            metrics["server.prompt_tokens"] = float(result.engine.counted_prompt_tokens)
+            # Tokens the server evaluated: prompt tokens less those from its prompt cache.
+            metrics["server.prompt_tokens_processed"] = float(result.engine.counted_prompt_tokens)
         if result.engine.counted_output_tokens is not None:
             metrics["server.output_tokens"] = float(result.engine.counted_output_tokens)
+        if result.engine.probe_load is not None:
+            metrics |= _load_metrics("probe.host", result.engine.probe_load)
+    if result.host_load is not None:
+        metrics |= _load_metrics("host", result.host_load)
     return metrics
+
+
+def _load_metrics(prefix: str, load: HostLoad) -> dict[str, float]:
+    return {
+        f"{prefix}.cpus": float(load.cpus),
+        f"{prefix}.load_avg_mean": load.load_avg_mean,
+        f"{prefix}.load_avg_max": load.load_avg_max,
+        f"{prefix}.other_engines_max": float(load.other_engines_max),
+        f"{prefix}.contended": float(load.contended),
+    }

@@ -283,6 +283,36 @@ class EngineBuild(Record):
         return ", ".join(parts)
 
 
+CONTENDED_LOAD_PER_CPU = 1.5
+"""A trial whose mean 1-minute load average exceeds this many per CPU ran contended: its
+own engine, agent and checks account for about one per CPU on a host sized to them."""
+
+
+class HostLoad(Record):
+    """How busy the host was while a trial (or a speed probe) ran."""
+
+    cpus: int
+    """CPUs this process may run on."""
+
+    load_avg_mean: float
+    """Mean of the sampled 1-minute load averages (runnable threads, host-wide)."""
+
+    load_avg_max: float
+    """Highest sampled 1-minute load average."""
+
+    other_engines_max: int
+    """Most llama-server processes seen at once besides the one serving the trial."""
+
+    samples: int
+    """Looks taken (one every few seconds)."""
+
+    @property
+    def contended(self) -> bool:
+        """Whether speed figures measured meanwhile are not this configuration's alone:
+        another engine ran, or the load exceeded :data:`CONTENDED_LOAD_PER_CPU` per CPU."""
+        return self.other_engines_max > 0 or self.load_avg_mean > CONTENDED_LOAD_PER_CPU * self.cpus
+
+
 class EngineInfo(Record):
     """The inference engine a trial ran against."""
 
@@ -316,6 +346,9 @@ class EngineInfo(Record):
 
     build: EngineBuild | None = None
     """Which llama.cpp build served the trial (version, commit, backends, CPU code)."""
+
+    probe_load: HostLoad | None = None
+    """The host's load when the speed probe ran."""
 
 
 class TrialResult(Record):
@@ -392,6 +425,9 @@ class TrialResult(Record):
 
     engine: EngineInfo | None = None
     """The engine the trial ran against."""
+
+    host_load: HostLoad | None = None
+    """How busy the host was while the trial ran."""
 
     params: dict[str, str] = Field(default_factory=dict)
     """Configuration to log as run params (``model.*``, ``engine.*``, ``agent.*``, ...)."""

@@ -17,6 +17,7 @@ from benchlab.agents.base import AgentEndpoint, Harness
 from benchlab.agents.runner import StopSignal, stop_on
 from benchlab.checks import run_checks
 from benchlab.config.tasks import TaskSpec
+from benchlab.engine.contention import LoadSampler, port_of
 from benchlab.errors import BenchlabError
 from benchlab.gateway import Gateway, Limits
 from benchlab.gitdiff import diff as workspace_diff
@@ -25,6 +26,7 @@ from benchlab.results import (
     CheckResult,
     DiffResult,
     EngineInfo,
+    HostLoad,
     ModelCall,
     TrialResult,
     TrialStatus,
@@ -130,6 +132,8 @@ def run_trial(
     reason = "trial did not finish"
     workspace = None
     stop = StopSignal()
+    # The host's load beside the trial: its speed figures say whether they ran alone.
+    load = LoadSampler(own_port=port_of(spec.upstream_base_url)).start()
     try:
         workspace = prepare_workspace(task, spec.task_dir, parent=trial_dir)
         route = gateway.open_route(
@@ -189,6 +193,7 @@ def run_trial(
     except Exception as exc:  # a bug in one trial must not lose it or the others
         status, reason = TrialStatus.error, f"{type(exc).__name__}: {exc}"
     finally:
+        load.stop()
         if workspace is not None and not keep_workspace:
             workspace.remove()
     return _result(
@@ -204,6 +209,7 @@ def run_trial(
         diff=diff,
         checks=checks,
         tampered=tampered,
+        host_load=load.result(),
     )
 
 
@@ -245,6 +251,7 @@ def _result(
     diff: DiffResult | None = None,
     checks: tuple[CheckResult, ...] = (),
     tampered: tuple[str, ...] = (),
+    host_load: HostLoad | None = None,
 ) -> TrialResult:
     task = spec.task
     repository = task.repository.url or task.repository.path or ""
@@ -273,6 +280,7 @@ def _result(
         diff=diff,
         checks=checks,
         engine=spec.engine,
+        host_load=host_load,
         params={
             **spec.params,
             "task.name": task.name,

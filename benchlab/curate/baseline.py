@@ -23,6 +23,7 @@ from collections import Counter
 from itertools import pairwise
 
 from benchlab.curate.heuristics import heuristic_metrics
+from benchlab.metrics import SPEED_TIMINGS, token_weighted_rate
 from benchlab.results import ModelCall, TrialResult
 
 PREFIX = "baseline."
@@ -77,16 +78,6 @@ def _tools_time_s(result: TrialResult) -> float:
     return sum(max(0, gap) for gap in gaps) / 1e9
 
 
-def _speed(calls: tuple[ModelCall, ...], n_key: str, ms_key: str, rate_key: str) -> float | None:
-    """Tokens per second over all calls (tokens / time, weighted by tokens); the mean of
-    the server's per-call rates when it gave no counts and times."""
-    timed = [c.timings for c in calls if c.timings.get(n_key) and c.timings.get(ms_key)]
-    if timed:
-        return sum(t[n_key] for t in timed) / (sum(t[ms_key] for t in timed) / 1000)
-    rates = [c.timings[rate_key] for c in calls if c.timings.get(rate_key)]
-    return statistics.fmean(rates) if rates else None
-
-
 def _efficiency(result: TrialResult) -> dict[str, float]:
     return {
         "turns": float(len(result.calls)),
@@ -128,11 +119,8 @@ def _system(result: TrialResult) -> dict[str, float]:
     if ttfts:
         metrics["ttft.p50_s"] = statistics.median(ttfts)
         metrics["ttft.p95_s"] = nearest_rank(ttfts, 0.95)
-    for name, keys in (
-        ("speed.pp_tps", ("prompt_n", "prompt_ms", "prompt_per_second")),
-        ("speed.tg_tps", ("predicted_n", "predicted_ms", "predicted_per_second")),
-    ):
-        value = _speed(result.calls, *keys)
+    for name, keys in SPEED_TIMINGS.items():
+        value = token_weighted_rate(result.calls, *keys)
         if value is not None:
             metrics[name] = value
     engine = result.engine

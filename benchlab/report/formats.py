@@ -9,7 +9,7 @@ from typing import Any
 from rich.table import Table
 
 from benchlab.report.build import ReportData
-from benchlab.report.table import columns, text_rows
+from benchlab.report.table import columns, notes, text_rows
 
 
 def _escape_cell(text: str) -> str:
@@ -35,6 +35,7 @@ def render_markdown(data: ReportData) -> str:
     lines += [
         "| " + " | ".join(_escape_cell(t) for t in row) + " |" for row in text_rows(top, shown)
     ]
+    lines += ["", *notes(top)] if notes(top) else []
     if not data.quants.empty:
         lines += [
             "",
@@ -77,7 +78,10 @@ def render_json(data: ReportData) -> str:
         "generated_at": data.generated_at,
         "confidence_level": data.level,
         "trials": len(data.trials),
-        "leaderboard": _records(data.board.astype({"scope": str})) if len(data.board) else [],
+        # Columns no row has a value in (a judge never run on these trials) say nothing.
+        "leaderboard": _records(data.board.astype({"scope": str}).dropna(axis=1, how="all"))
+        if len(data.board)
+        else [],
         "quant_degradation": _records(data.quants),
         "engine_effect": _records(data.engines),
     }
@@ -101,4 +105,6 @@ def rich_table(data: ReportData) -> Table:
         )
     for row in text_rows(data.overall, shown):
         table.add_row(*row)
+    if notes(data.overall):
+        table.caption = "\n".join(notes(data.overall))
     return table

@@ -8,7 +8,7 @@ from importlib.resources import files
 from benchlab.report.build import ReportData
 from benchlab.report.html_tables import board_table, engine_section, quant_section
 from benchlab.report.plots import pareto_svg
-from benchlab.report.table import Column, columns, money, percent
+from benchlab.report.table import Column, columns, money, notes, percent
 from benchlab.report.views import pareto_front
 
 PARETO_AXES = (
@@ -87,6 +87,7 @@ def _body(data: ReportData) -> str:
     front = pareto_front(top, "speed.tg_tps", True).tolist() if has_speed else []
     star = " &#9733; marks the Pareto front of pass rate against generation speed."
     star = star if has_speed else ""
+    star += "".join(f" {escape(note)}." for note in notes(top))
     return "".join(
         (
             _cards(data),

@@ -35,6 +35,10 @@ MEDIANS = (
 )
 """Metrics summarized by their median (absent ones are left out)."""
 
+TOTALS = ("tokens.input", "tokens.output")
+"""Metrics also summed over the configuration's trials (``<metric>.total``): what a user
+pays for is the total, not the median."""
+
 
 def _pass_k(group: pd.DataFrame) -> dict[str, float]:
     per_task = group.groupby("task")["passed"].agg(["size", "sum"])
@@ -68,6 +72,13 @@ def _summary(group: pd.DataFrame, judges: list[str], level: float, seed: int) ->
     for metric in MEDIANS:
         if metric in group:
             row[metric] = group[metric].median(skipna=True)
+    for metric in TOTALS:
+        if metric in group:
+            row[f"{metric}.total"] = group[metric].sum(min_count=1)
+    if "host.contended" in group:
+        # Trials whose speed was measured with another engine running or the host
+        # overloaded: their medians are not this configuration's speed alone.
+        row["speed.contended"] = float(group["host.contended"].sum(min_count=1))
     cost = group["cost_usd"]
     total = cost.sum(min_count=1)
     row["cost.total_usd"] = total

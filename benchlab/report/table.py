@@ -69,6 +69,50 @@ def _plain(column: str, show: Callable[[float], str] = number) -> Callable[[Row]
     return lambda row: show(float(row[column])) if column in row else DASH
 
 
+CONTENDED_MARK = "*"
+"""Marks a speed measured, in some of its trials, under contention."""
+
+
+def _speed(column: str) -> Callable[[Row], str]:
+    def render(row: Row) -> str:
+        text = _plain(column)(row)
+        contended = float(row.get("speed.contended", math.nan))
+        return text + CONTENDED_MARK if text != DASH and contended > 0 else text
+
+    return render
+
+
+def _pass_at(kind: str, k: int) -> Callable[[Row], str]:
+    """``pass@k`` at the board's largest k; a row with fewer repeats shows its own largest
+    k, named, rather than nothing."""
+
+    def render(row: Row) -> str:
+        own = int(row.get("repeats", k)) if not math.isnan(float(row.get("repeats", k))) else k
+        if own >= k:
+            return percent(float(row[f"{kind}{k}"]))
+        return f"{percent(float(row[f'{kind}{own}']))} (k={own})" if own >= 1 else DASH
+
+    return render
+
+
+def notes(board: pd.DataFrame) -> list[str]:
+    """Footnotes the shown marks need."""
+    if "speed.contended" in board and (board["speed.contended"].fillna(0) > 0).any():
+        return [
+            f"{CONTENDED_MARK} speed measured under contention in some trials (another "
+            "llama-server running, or load above 1.5 per CPU): not this configuration's "
+            "speed alone; see host.contended on the trial runs"
+        ]
+    return []
+
+
+def _totals(row: Row) -> str:
+    return (
+        f"{number(float(row.get('tokens.input.total', math.nan)))}/"
+        f"{number(float(row.get('tokens.output.total', math.nan)))}"
+    )
+
+
 def _tokens(row: Row) -> str:
     return (
         f"{number(float(row['tokens.input']))}/{number(float(row.get('tokens.output', math.nan)))}"
@@ -84,18 +128,19 @@ def columns(board: pd.DataFrame, k: int, judges: list[str]) -> list[Column]:
     ]
     if k > 1:
         candidates += [
-            Column(f"pass@{k}", f"pass@{k}", _plain(f"pass@{k}", percent)),
-            Column(f"pass^{k}", f"pass^{k}", _plain(f"pass^{k}", percent)),
+            Column(f"pass@{k}", f"pass@{k}", _pass_at("pass@", k)),
+            Column(f"pass^{k}", f"pass^{k}", _pass_at("pass^", k)),
         ]
     for judge in judges:
         candidates.append(Column(judge.removeprefix("judge."), judge, interval(judge, score)))
     candidates += [
-        Column("tg tok/s", "speed.tg_tps", _plain("speed.tg_tps")),
-        Column("pp tok/s", "speed.pp_tps", _plain("speed.pp_tps")),
+        Column("tg tok/s", "speed.tg_tps", _speed("speed.tg_tps")),
+        Column("pp tok/s", "speed.pp_tps", _speed("speed.pp_tps")),
         Column("TTFT s", "ttft.p50_s", _plain("ttft.p50_s")),
         Column("wall s", "trial.wall_s", _plain("trial.wall_s")),
         Column("turns", "turns", _plain("turns")),
         Column("tokens in/out", "tokens.input", _tokens),
+        Column("total tokens in/out", "tokens.input.total", _totals),
         Column("load s", "engine.load_time_s", _plain("engine.load_time_s")),
         Column("RSS MB", "engine.peak_rss_mb", _plain("engine.peak_rss_mb")),
         Column("VRAM MB", "engine.peak_vram_mb", _plain("engine.peak_vram_mb")),

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from benchlab.config.models import ApiModel, LocalModel
 from benchlab.engine.binary import find_llama_server, server_version
+from benchlab.engine.contention import look
 from benchlab.engine.probe import ProbeSettings, run_probe
 from benchlab.engine.server import LlamaServer
 from benchlab.results import EngineInfo
@@ -114,6 +115,7 @@ def open_upstream(
                 flags=tuple(server.argv()),
                 load_time_s=server.load_time_s,
                 probe=probe,
+                probe_load=look(server.port),
                 build=server.engine_build(),
             ),
             alive=server.alive,

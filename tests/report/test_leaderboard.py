@@ -166,3 +166,43 @@ def test_trials_of_two_engine_builds_are_not_pooled() -> None:
         "qwen:Q4_K_M@c1/bbbb+pi": 2,
         "qwen:Q4_K_M@c2+pi": 1,
     }
+
+
+def test_speed_under_contention_is_marked_and_token_totals_are_given(board: pd.DataFrame) -> None:
+    from benchlab.report.table import columns, notes, text_rows
+
+    top = overall(board)
+    contended = dict(zip(top["config"], top["speed.contended"], strict=True))
+    # Repeat 0 of each of the 3 tasks on the second Q4_K_M cell ran beside another engine.
+    assert contended[Q4B] == 3 and contended[Q4A] == 0 and contended[Q8] == 0
+    assert math.isnan(contended[API])  # no engine, no host load recorded
+    n = len(TASKS) * REPEATS
+    assert set(top["tokens.input.total"]) == {1000.0 * n}
+    assert set(top["tokens.output.total"]) == {200.0 * n}
+    shown = columns(top, 4, [])
+    rows = {
+        row[0]: dict(zip([c.header for c in shown], row, strict=True))
+        for row in text_rows(top, shown)
+    }
+    assert rows[Q4B]["tg tok/s"].endswith("*") and not rows[Q4A]["tg tok/s"].endswith("*")
+    assert rows[Q8]["total tokens in/out"] == f"{1000 * n}/{200 * n}"
+    assert notes(top) and "contention" in notes(top)[0]
+
+
+def test_pass_at_k_of_a_row_with_fewer_repeats_shows_its_own_k() -> None:
+    from benchlab.report.table import columns, text_rows
+
+    rows = pd.DataFrame(
+        [
+            {"config": "a", "n": 4, "pass_rate": 0.5, "pass_rate.lo": 0.1, "pass_rate.hi": 0.9,
+             "repeats": 4.0, "pass@1": 0.5, "pass@4": 0.9, "pass^1": 0.5, "pass^4": 0.1},
+            {"config": "b", "n": 1, "pass_rate": 1.0, "pass_rate.lo": 0.2, "pass_rate.hi": 1.0,
+             "repeats": 1.0, "pass@1": 1.0, "pass@4": math.nan, "pass^1": 1.0,
+             "pass^4": math.nan},
+        ]
+    )  # fmt: skip
+    shown = columns(rows, 4, [])
+    a, b = text_rows(rows, shown)
+    headers = [c.header for c in shown]
+    assert a[headers.index("pass@4")] == "90%"
+    assert b[headers.index("pass@4")] == "100% (k=1)" and b[headers.index("pass^4")] == "100% (k=1)"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from benchlab.results import EngineInfo, ModelCall, TrialResult, TrialStatus, Usage
+from benchlab.results import EngineInfo, HostLoad, ModelCall, TrialResult, TrialStatus, Usage
 
 TASKS = {
     "sample": "feature_implementation",
@@ -112,6 +112,15 @@ def trial(spec: Spec, task: str, repeat: int, start_ns: int) -> TrialResult:
             peak_rss_bytes=(900 if spec.quant == "Q8_0" else 500) * 2**20,
         )
     )
+    # The second Q4_K_M cell's first repeats ran beside another engine.
+    contended = spec.cell == "bbbb00000002" and repeat == 0
+    load = HostLoad(
+        cpus=2,
+        load_avg_mean=1.0,
+        load_avg_max=1.5,
+        other_engines_max=1 if contended else 0,
+        samples=3,
+    )
     return TrialResult(
         trial_id=uuid.uuid4().hex,
         task=task,
@@ -127,5 +136,6 @@ def trial(spec: Spec, task: str, repeat: int, start_ns: int) -> TrialResult:
         end_ns=end_ns,
         calls=(call,),
         engine=engine,
+        host_load=None if spec.api else load,
         params={"model.name": spec.model, "quant": spec.quant, **spec.params},
     )
