@@ -72,7 +72,9 @@ def criterion_scorer(name: str, kit: JudgeKit, tally: Tally) -> Scorer:
         tally.add(Scored(str(inputs.get("trial_id", "")), f"judge.{name}", score, source_id))
         return feedback(score, source_type)
 
-    return scorer(score_criterion, name=name)
+    # No MLflow per-scorer timeout: waiting for the judge gate would count against it,
+    # and benchlab's own judge timeout (BENCHLAB_JUDGE_TIMEOUT_S) bounds each call.
+    return scorer(score_criterion, name=name, timeout=0)
 
 
 def grader_scorer(key: str, kit: JudgeKit, tally: Tally) -> Scorer:
@@ -96,7 +98,43 @@ def grader_scorer(key: str, kit: JudgeKit, tally: Tally) -> Scorer:
         tally.add(Scored(str(inputs.get("trial_id", "")), metric, score, source_id))
         return feedback(score, "CODE")
 
-    return scorer(score_grader, name=key)
+    return scorer(score_grader, name=key, timeout=0)
+
+
+def expected_metrics(kit: JudgeKit, record: dict[str, Any]) -> list[str]:
+    """The trial metrics a record should get a score (or a could-not-score) for."""
+    return [f"judge.{c.name}" for c in kit.judges.criteria(record)] + [
+        "grader." + key.removeprefix("grader_") for key in kit.judges.graders(record)
+    ]
+
+
+def unreturned(kit: JudgeKit, records: list[dict[str, Any]], tally: Tally) -> int:
+    """Count every criterion whose scorer returned nothing as could-not-score.
+
+    A scorer that raised or was stopped (MLflow's own timeout, a crash in the judge
+    adapter) never reaches the tally; without this, an evaluation would report fewer
+    unscored criteria than there were.
+
+    Returns:
+        How many were added.
+    """
+    seen = {(s.trial_id, s.metric) for s in tally.scores}
+    added = 0
+    for record in records:
+        trial_id = str(record["inputs"].get("trial_id", ""))
+        for metric in expected_metrics(kit, record):
+            if (trial_id, metric) in seen:
+                continue
+            criterion = metric.split(".", 1)[1]
+            score = Score.unscored(
+                criterion,
+                "benchlab",
+                "-",
+                "the scorer returned no result (it failed or was stopped)",
+            )
+            tally.add(Scored(trial_id, metric, score, "benchlab@-"))
+            added += 1
+    return added
 
 
 def build_scorers(kit: JudgeKit, records: list[dict[str, Any]], tally: Tally) -> list[Scorer]:

@@ -15,7 +15,7 @@ from benchlab.curate.version import DatasetRef
 from benchlab.evaluate.judge_server import judge_model
 from benchlab.evaluate.judges import JudgeKit, JudgeSet
 from benchlab.evaluate.request import EvaluateRequest
-from benchlab.evaluate.scorers import build_scorers
+from benchlab.evaluate.scorers import build_scorers, unreturned
 from benchlab.evaluate.tally import Tally
 from benchlab.settings import Settings
 
@@ -119,5 +119,6 @@ def score(
                 )
             # Leaving start_run marked the run finished; it is not finished until published.
             client.update_run(run_id, status="RUNNING")
+            unreturned(kit, rows, tally)
         wall = time.perf_counter() - start
     return Scoring(run_id, trials, tally, wall, judge.identity, judge.endpoint.model, skipped)

@@ -251,3 +251,37 @@ def test_an_evaluation_on_a_faulty_judge_records_could_not_score(
     for name in JUDGED:
         assert run.data.metrics[f"judge.{name}.unscored"] == len(logged)
         assert f"judge.{name}.mean" not in run.data.metrics
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("prefect_harness")
+def test_criteria_whose_scorer_never_returned_count_as_could_not_score(
+    settings: Settings, curate: Callable[..., Curated], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A scorer that dies (here: the judge adapter raises what it never should) or that
+    MLflow stops never reaches benchlab's tally; each of its criteria still counts as
+    could-not-score, in the result and on the evaluation run, never as nothing."""
+    import mlflow.genai.scorers.base as mlflow_scorers
+    from mlflow import MlflowClient
+
+    from benchlab.evaluate import scorers
+    from flows.evaluate import evaluate
+
+    def crash(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("judge adapter crashed")
+
+    monkeypatch.setattr(scorers, "run_judge", crash)
+    # MLflow's own per-scorer timeout is not benchlab's: a tiny one must change nothing.
+    monkeypatch.setattr(mlflow_scorers, "DEFAULT_SCORER_TIMEOUT", 0.001)
+    ref, logged = curate(passes=(True, False))
+    request = EvaluateRequest(dataset=ref, base_url="http://127.0.0.1:9/v1",
+                              only=(*JUDGED, "grader_works"))  # fmt: skip
+    result = evaluate(request, settings)
+    for name in JUDGED:
+        summary = result.criteria[f"judge.{name}"]
+        assert (summary.mean, summary.scored, summary.unscored) == (None, 0, len(logged))
+    # The graders ran to the end under the tiny MLflow timeout: it is not in force.
+    assert result.criteria["grader.works"].scored == len(logged)
+    run = MlflowClient().get_run(result.run_id)
+    for name in JUDGED:
+        assert run.data.metrics[f"judge.{name}.unscored"] == len(logged)
