@@ -33,6 +33,7 @@ from benchlab.results import (
 )
 from benchlab.sandbox.base import Sandbox
 from benchlab.sandbox.local import LocalSandbox
+from benchlab.services.guardian import mark_running, unmark_running
 from benchlab.watchdog import StuckWatch
 from benchlab.workspace import prepare_workspace
 
@@ -120,6 +121,8 @@ def run_trial(
     trial_id = trial_id or new_trial_id()
     trial_dir = trials_dir / trial_id
     trial_dir.mkdir(parents=True, exist_ok=True)
+    # Found by the run's guardian if benchlab dies meanwhile: the trial is marked unfinished.
+    mark_running(trial_dir)
     task = spec.task
     sandbox = spec.sandbox or LocalSandbox()
     start_ns = time.time_ns()
@@ -196,6 +199,7 @@ def run_trial(
         load.stop()
         if workspace is not None and not keep_workspace:
             workspace.remove()
+        unmark_running(trial_dir)
     return _result(
         spec,
         harness,

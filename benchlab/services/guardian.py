@@ -207,6 +207,9 @@ def _watch(owner: int, mark: str, record: Path) -> None:
     watched |= _marked(mark)
     watched.pop(me, None)
     stopped = stop_processes(watched) + remove_containers(mark)
+    with contextlib.suppress(OSError):
+        unfinished = mark_unfinished(record.parent.parent / "trials", mark, owner)
+        stopped += [f"unfinished trial {path.name} (workspace removed)" for path in unfinished]
     if stopped:
         print(
             f"benchlab guardian: benchlab (pid {owner}) is gone; stopped what it left: "
@@ -215,6 +218,56 @@ def _watch(owner: int, mark: str, record: Path) -> None:
         )
     with contextlib.suppress(OSError):
         record.unlink()
+
+
+RUNNING_FILE = "RUNNING"
+"""In a trial's directory while it runs: the mark of the run it belongs to."""
+
+UNFINISHED_FILE = "UNFINISHED"
+"""Left in a trial's directory whose run died before the trial ended: why."""
+
+
+def mark_running(trial_dir: Path) -> None:
+    """Say that a trial of this run is running in ``trial_dir``."""
+    (trial_dir / RUNNING_FILE).write_text(run_mark())
+
+
+def unmark_running(trial_dir: Path) -> None:
+    """The trial in ``trial_dir`` has ended."""
+    (trial_dir / RUNNING_FILE).unlink(missing_ok=True)
+
+
+def mark_unfinished(trials_dir: Path, mark: str, owner: int) -> list[Path]:
+    """Trials the dead run left: their workspaces removed, an ``UNFINISHED`` note left.
+
+    The trial directory keeps what the trial wrote (agent transcript, logs); only the
+    workspace clones, which can be large, go.
+
+    Returns:
+        The trial directories marked.
+    """
+    import shutil
+
+    marked: list[Path] = []
+    if not mark:
+        return marked
+    for running in [*trials_dir.glob(f"*/{RUNNING_FILE}"), *trials_dir.glob(f"*/*/{RUNNING_FILE}")]:
+        try:
+            if running.read_text().strip() != mark:
+                continue
+        except OSError:
+            continue
+        trial_dir = running.parent
+        for workspace in trial_dir.glob("benchlab-*"):
+            if workspace.is_dir():
+                shutil.rmtree(workspace, ignore_errors=True)
+        (trial_dir / UNFINISHED_FILE).write_text(
+            f"benchlab (pid {owner}) died while this trial ran; it was never recorded, "
+            "and a rerun of the sweep runs it again\n"
+        )
+        running.unlink(missing_ok=True)
+        marked.append(trial_dir)
+    return marked
 
 
 def reap_dead_runs(run_dir: Path, report: Callable[[str], None]) -> list[str]:
@@ -238,7 +291,10 @@ def reap_dead_runs(run_dir: Path, report: Callable[[str], None]) -> list[str]:
         if owner_alive or guardian_alive:
             continue
         processes = {int(pid): int(st) for pid, st in record.get("processes", {}).items()}
-        stopped = stop_processes(processes) + remove_containers(str(record.get("mark", "")))
+        mark = str(record.get("mark", ""))
+        stopped = stop_processes(processes) + remove_containers(mark)
+        unfinished = mark_unfinished(run_dir.parent / "trials", mark, int(record["owner"]))
+        stopped += [f"unfinished trial {path.name} (workspace removed)" for path in unfinished]
         if stopped:
             report(
                 f"stopped leftovers of a dead benchlab run (pid {record['owner']}): "

@@ -157,6 +157,10 @@ def failure_reason(error: BaseException, context_lines: int = 3) -> str:
     return head
 
 
+NATIVE_LAUNCHER = "native"
+"""How trial engines are started: a llama-server process on this host."""
+
+
 def model_params(target: Target) -> dict[str, str]:
     """Run params for the model and engine (``model.*``, ``quant``, ``engine.*``)."""
     model = target.model
@@ -171,6 +175,9 @@ def model_params(target: Target) -> dict[str, str]:
     else:
         params |= {"model.base_url": model.base_url, "model.id": model.model or model.name}
     if target.cell is not None:
-        for key, value in target.cell.engine.model_dump().items():
+        # Every cell's engine runs as a native process today: the container image a
+        # config names was not used, so it is not recorded as if it had been.
+        params["engine.launcher"] = NATIVE_LAUNCHER
+        for key, value in target.cell.engine.model_dump(exclude={"image"}).items():
             params[f"engine.{key}"] = " ".join(value) if isinstance(value, tuple) else str(value)
     return params

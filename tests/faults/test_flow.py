@@ -138,11 +138,13 @@ def test_benchlab_killed_alone_leaves_nothing_running(sim_settings: Settings) ->
     )
     try:
         deadline = time.monotonic() + 600
-        while not llama_servers(sim_settings.state_dir):
+        trials = sim_settings.state_dir / "trials"
+        # Killed mid-trial: its engine serves and the trial is under way.
+        while not (llama_servers(sim_settings.state_dir) and list(trials.glob("*/*/RUNNING"))):
             assert first.poll() is None, first.stderr.read().decode() if first.stderr else ""
-            assert time.monotonic() < deadline, "no llama-server in 10 minutes"
+            assert time.monotonic() < deadline, "no trial running in 10 minutes"
             time.sleep(0.5)
-        time.sleep(1.0)  # serving: the guardian has listed it
+        time.sleep(1.0)  # the guardian has listed everything
         running = {p.name() for p in ours()}
         assert any("llama-server" in name for name in running), running
         first.kill()  # the benchlab process alone; its group is not signalled
@@ -152,6 +154,12 @@ def test_benchlab_killed_alone_leaves_nothing_running(sim_settings: Settings) ->
             time.sleep(0.2)
         assert left == [], [(p.pid, " ".join(p.cmdline())[:120]) for p in left]
         assert not llama_servers(sim_settings.state_dir)
+        # The trial that was running is marked unfinished, its workspace gone.
+        while not list(trials.glob("*/*/UNFINISHED")) and time.monotonic() < gone_by + 10:
+            time.sleep(0.2)
+        (unfinished,) = [p.parent for p in trials.glob("*/*/UNFINISHED")]
+        assert "died while this trial ran" in (unfinished / "UNFINISHED").read_text()
+        assert not list(unfinished.glob("benchlab-*")) and not (unfinished / "RUNNING").exists()
     finally:
         for proc in ours():
             proc.kill()

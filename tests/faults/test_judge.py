@@ -285,3 +285,38 @@ def test_criteria_whose_scorer_never_returned_count_as_could_not_score(
     run = MlflowClient().get_run(result.run_id)
     for name in JUDGED:
         assert run.data.metrics[f"judge.{name}.unscored"] == len(logged)
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("prefect_harness")
+@pytest.mark.parametrize("faulty_judge", [["hang"]], ids=["hang"], indirect=True)
+def test_a_judge_slower_than_mlflows_scorer_timeout_is_could_not_score_everywhere(
+    faulty_judge: FaultyJudge,
+    settings: Settings,
+    curate: Callable[..., Curated],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The judge answers after 30 s; MLflow's scorer timeout (made 0.5 s here) would fire
+    first and leave the criterion out of benchlab's tally. benchlab's judge timeout (1 s
+    here) is the one setting: every judged criterion is could-not-score, counted."""
+    import mlflow.genai.scorers.base as mlflow_scorers
+    from mlflow import MlflowClient
+
+    from flows.evaluate import evaluate
+
+    monkeypatch.setattr(mlflow_scorers, "DEFAULT_SCORER_TIMEOUT", 0.5)
+    ref, logged = curate(passes=(True, False))
+    request = EvaluateRequest(dataset=ref, base_url=faulty_judge.base_url, only=JUDGED)
+    result = evaluate(request, settings.model_copy(update={"judge_timeout_s": 1.0}))
+    for name in JUDGED:
+        summary = result.criteria[f"judge.{name}"]
+        assert (summary.mean, summary.scored, summary.unscored) == (None, 0, len(logged))
+    run = MlflowClient().get_run(result.run_id)
+    for name in JUDGED:
+        assert run.data.metrics[f"judge.{name}.unscored"] == len(logged)
+    for trial in logged:
+        found = _feedbacks(trial.trace_id, result.run_id)
+        for name in JUDGED:
+            error = found[name].error
+            assert error is not None and error.error_code == COULD_NOT_SCORE
+            assert "time" in error.error_message.lower(), error.error_message
