@@ -80,9 +80,13 @@ def check(config: ConfigOpt = None, tasks_dir: TasksOpt = None) -> None:
     from benchlab.config.cells import sweep_cells
 
     models, tasks = validate_all(settings.models_file, settings.tasks_dir)
+    def count(n: int, noun: str) -> str:
+        return f"{n} {noun}" + ("" if n == 1 else "s")
+
     out.print(
-        f"[green]ok[/green]: {settings.models_file} ({len(models.models)} models, "
-        f"{len(sweep_cells(models))} engine cells), {settings.tasks_dir} ({len(tasks)} tasks)"
+        f"[green]ok[/green]: {settings.models_file} ({count(len(models.models), 'model')}, "
+        f"{count(len(sweep_cells(models)), 'engine cell')}), {settings.tasks_dir} "
+        f"({count(len(tasks), 'task')})"
     )
 
 

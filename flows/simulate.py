@@ -6,6 +6,7 @@ from prefect import flow, task
 
 from benchlab.agents.base import Harness
 from benchlab.config.simulate import SimulateRequest
+from benchlab.services.guardian import guard
 from benchlab.settings import Settings, get_settings
 from benchlab.simulate import fanout, record, sandboxes, slots, stage, sweep
 from benchlab.simulate import plan as planning
@@ -156,6 +157,7 @@ def simulate(request: SimulateRequest, settings: Settings | None = None) -> Swee
     # A run started from the Prefect UI passes the form's values as a plain dict.
     request = SimulateRequest.model_validate(request)
     settings = settings or get_settings()
+    guard(settings.state_dir)  # what this flow run starts dies with it, however it dies
     sweep_plan = plan_sweep(settings, request)
     sweep_run = open_sweep(settings, sweep_plan)
     pending = find_pending(sweep_plan, sweep_run)
@@ -183,6 +185,7 @@ def simulate_cell(cell: CellRequest, settings: Settings | None = None) -> Target
     host, its trials through it, each recorded under the sweep's run."""
     cell = CellRequest.model_validate(cell)
     settings = settings or get_settings()
+    guard(settings.state_dir)  # a worker's flow run: its engine dies with it
     sweep_plan = plan_sweep(settings, cell.simulate)
     sweep_run = join_sweep(settings, sweep_plan, cell)
     chosen = pick_target(sweep_plan, cell)

@@ -22,6 +22,7 @@ removes its file.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import os
@@ -338,7 +339,20 @@ def guard(state_dir: Path, report: Callable[[str], None] | None = None) -> str:
         close_fds=True,
     )
     _guarded_pid = os.getpid()
+    atexit.register(_release, _guardian)
     return mark
+
+
+def _release(guardian: subprocess.Popen[bytes]) -> None:
+    """On a normal exit: let the guardian make its last sweep and end before this
+    process does, so that nothing of the run, the guardian included, outlives it."""
+    if guardian.pid != (_guardian.pid if _guardian else None) or _guarded_pid != os.getpid():
+        return  # a forked child's copy of the handler: the guardian is its parent's
+    with contextlib.suppress(OSError, ValueError):
+        if guardian.stdin is not None:
+            guardian.stdin.close()
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        guardian.wait(timeout=GRACE_S + 10)
 
 
 def guarded_pids() -> Iterable[int]:
