@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import shlex
+import sys
+from pathlib import Path
+
 from rich.console import Console
 from rich.table import Table
 
@@ -9,6 +13,15 @@ from benchlab.results import TrialResult
 from benchlab.settings import Settings
 from benchlab.tracing import LoggedTrial
 from benchlab.tracking import tracking_uri
+
+
+def benchlab_command() -> str:
+    """How to run benchlab from a shell, as a line that works when pasted: the
+    environment's own script (``make`` puts uv in ``~/.local/bin``, often not on PATH)."""
+    script = Path(sys.executable).parent / "benchlab"
+    if script.is_file():
+        return shlex.quote(str(script))
+    return "uv run benchlab"
 
 
 def token_accounting(result: TrialResult) -> tuple[bool | None, str]:
@@ -78,7 +91,8 @@ def print_summary(
     console.print(table)
     console.print("Open the results:")
     console.print(
-        "  Prefect and MLflow UIs:  uv run benchlab ui   (both URLs printed; Ctrl-C stops both)",
+        f"  Prefect and MLflow UIs:  {benchlab_command()} ui   "
+        "(both URLs printed; Ctrl-C stops both)",
         markup=False,
         soft_wrap=True,
     )
