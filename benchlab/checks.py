@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -45,7 +46,8 @@ def run_check(
         # pytest writes a JUnit report whatever its verbosity (-qq prints no summary);
         # the check's own --junitxml, given after these options, wins.
         junit.unlink(missing_ok=True)
-        env["PYTEST_ADDOPTS"] = f"{env.get('PYTEST_ADDOPTS', '')} --junitxml={junit}".strip()
+        option = shlex.quote(f"--junitxml={junit}")
+        env["PYTEST_ADDOPTS"] = f"{env.get('PYTEST_ADDOPTS', '')} {option}".strip()
     try:
         result = run_shell(
             check.run,

@@ -80,6 +80,7 @@ def check(config: ConfigOpt = None, tasks_dir: TasksOpt = None) -> None:
     from benchlab.config.cells import sweep_cells
 
     models, tasks = validate_all(settings.models_file, settings.tasks_dir)
+
     def count(n: int, noun: str) -> str:
         return f"{n} {noun}" + ("" if n == 1 else "s")
 

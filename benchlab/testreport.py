@@ -49,13 +49,17 @@ class SuiteCounts:
         return self.passed + self.failed + self.errors + self.skipped
 
 
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+"""Terminal colour codes: a runner forced to colour (``PY_COLORS=1``) wraps its counts."""
+
+
 def parse_pytest(output: str) -> SuiteCounts | None:
     """Counts from pytest's final summary line, in any of its forms (see PYTEST_SUMMARY).
 
     ``-qq`` prints no summary: None (a check that wants counts then relies on the JUnit
     report benchlab asks pytest for).
     """
-    matches = list(PYTEST_SUMMARY.finditer(output))
+    matches = list(PYTEST_SUMMARY.finditer(ANSI.sub("", output)))
     if not matches:
         return None
     counts: dict[str, int] = {}
@@ -76,6 +80,7 @@ def parse_unittest(output: str) -> SuiteCounts | None:
     With ``subTest``, ``failures=`` counts failing subtests, not tests: a test is counted
     failed once however many of its subtests failed (from the failure headers).
     """
+    output = ANSI.sub("", output)
     ran = UNITTEST_RAN.findall(output)
     results = list(UNITTEST_RESULT.finditer(output))
     if not ran or not results:

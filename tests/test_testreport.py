@@ -237,3 +237,24 @@ def test_a_pytest_check_says_where_its_counts_came_from(tmp_path: Path) -> None:
     with_log = run_check(check, tmp_path, log_path=tmp_path / "logs" / "t.log")
     assert with_log.tests_source == "pytest junit"
     assert (with_log.tests_passed, with_log.tests_failed, with_log.tests_skipped) == (5, 2, 2)
+
+
+def test_forced_colour_does_not_hide_the_counts(tmp_path: Path) -> None:
+    import os
+
+    (tmp_path / "test_mix.py").write_text(MIX)
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-k", "not deselected"],
+        cwd=tmp_path, capture_output=True, text=True, check=False,
+        env={**os.environ, "PY_COLORS": "1"},
+    )  # fmt: skip
+    assert "\x1b[" in done.stdout
+    assert parse_pytest(done.stdout) == MIX_COUNTS
+
+
+def test_a_log_path_with_spaces_still_gets_its_junit_report(tmp_path: Path) -> None:
+    (tmp_path / "test_mix.py").write_text(MIX)
+    run = f"{sys.executable} -m pytest -qq -p no:cacheprovider -k 'not deselected'"
+    check = Check(name="tests", run=run, tests="pytest")
+    result = run_check(check, tmp_path, log_path=tmp_path / "log dir" / "00 tests.log")
+    assert result.tests_source == "pytest junit" and result.tests_passed == 5
