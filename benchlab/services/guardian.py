@@ -187,15 +187,44 @@ def _write(
     partial.replace(path)
 
 
+RELEASE = b"exit\n"
+"""What benchlab writes to its guardian when it exits normally: sweep now, then end."""
+
+
+def alive(pid: int, started: int | None) -> bool:
+    """Whether ``pid`` is the process that started at ``started`` and has not died (a
+    zombie waiting for its parent to reap it has died)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_bytes()
+    except OSError:
+        return False
+    state = stat[stat.rfind(b")") + 2 : stat.rfind(b")") + 3]
+    return state not in (b"Z", b"X") and start_time(pid) == started
+
+
 def _watch(owner: int, mark: str, record: Path) -> None:
-    """The guardian's loop: watch ``owner`` until its pipe closes, then clean up."""
+    """The guardian's loop: watch ``owner`` until it exits or dies, then clean up.
+
+    End of file on the pipe with the owner gone means it died; with the owner alive, it
+    replaced itself with another program (``benchlab worker`` execs Prefect's worker),
+    which is then watched by its pid until it ends.
+    """
     owner_start = start_time(owner)
     watched: dict[int, int] = {}
     me = os.getpid()
+    pipe_open, released = True, False
     while True:
-        ready, _, _ = select.select([sys.stdin.buffer], [], [], SNAPSHOT_S)
-        if ready and not os.read(sys.stdin.fileno(), 4096):
-            break  # end of file: the owner exited or died
+        if pipe_open:
+            ready, _, _ = select.select([sys.stdin.buffer], [], [], SNAPSHOT_S)
+            data = os.read(sys.stdin.fileno(), 4096) if ready else b"-"
+            released = RELEASE in data
+            pipe_open = bool(data) and not released
+            if released:
+                break
+        else:
+            time.sleep(SNAPSHOT_S)
+        if not pipe_open and not alive(owner, owner_start):
+            break
         now = {pid: st for pid, st in descendants(owner).items() if pid != me}
         now |= {pid: st for pid, st in watched.items() if start_time(pid) == st}
         if now != watched:
@@ -207,14 +236,15 @@ def _watch(owner: int, mark: str, record: Path) -> None:
         watched |= descendants(pid)
     watched |= _marked(mark)
     watched.pop(me, None)
+    watched.pop(owner, None)  # exiting on its own (released), or already dead
     stopped = stop_processes(watched) + remove_containers(mark)
     with contextlib.suppress(OSError):
         unfinished = mark_unfinished(record.parent.parent / "trials", mark, owner)
         stopped += [f"unfinished trial {path.name} (workspace removed)" for path in unfinished]
     if stopped:
         print(
-            f"benchlab guardian: benchlab (pid {owner}) is gone; stopped what it left: "
-            + ", ".join(stopped),
+            f"benchlab guardian: benchlab (pid {owner}) "
+            f"{'exited' if released else 'is gone'}; stopped what it left: " + ", ".join(stopped),
             file=sys.stderr,
         )
     with contextlib.suppress(OSError):
@@ -350,6 +380,7 @@ def _release(guardian: subprocess.Popen[bytes]) -> None:
         return  # a forked child's copy of the handler: the guardian is its parent's
     with contextlib.suppress(OSError, ValueError):
         if guardian.stdin is not None:
+            guardian.stdin.write(RELEASE)
             guardian.stdin.close()
     with contextlib.suppress(subprocess.TimeoutExpired):
         guardian.wait(timeout=GRACE_S + 10)

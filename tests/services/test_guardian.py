@@ -177,3 +177,39 @@ def test_the_mark_is_exported_to_children(tmp_path: Path) -> None:
     )  # fmt: skip
     assert done.stdout.strip() == "True"
     assert signal.SIGKILL  # the module's kill path is exercised above
+
+
+EXECS = textwrap.dedent(
+    """
+    import os, subprocess, sys
+    from pathlib import Path
+    from benchlab.services.guardian import guard
+    guard(Path(sys.argv[1]))
+    subprocess.Popen(["sleep", "300"], start_new_session=True)
+    print("ready", flush=True)
+    # As `benchlab worker` does: the process becomes another program, same pid.
+    os.execv("/bin/sleep", ["sleep", "3"])
+    """
+)
+
+
+def test_an_owner_that_execs_is_watched_until_the_new_program_ends(tmp_path: Path) -> None:
+    marker = uuid.uuid4().hex
+    owner = subprocess.Popen(
+        [sys.executable, "-c", EXECS, str(tmp_path)],
+        env={**os.environ, "BENCHLAB_TEST_MARKER": marker},
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        assert owner.stdout is not None and owner.stdout.readline().strip() == "ready"
+        time.sleep(1.5)
+        assert owner.poll() is None, "the guardian must not stop the program its owner became"
+        assert [p.name() for p in marked(marker) if p.pid != owner.pid].count("sleep") == 1
+        assert owner.wait(20) == 0  # the new program ran to its end
+        left = wait_gone(marker, within_s=10)
+        assert left == [], [(p.pid, p.cmdline()) for p in left]
+    finally:
+        for proc in marked(marker):
+            proc.kill()
