@@ -213,6 +213,9 @@ def _watch(owner: int, mark: str, record: Path) -> None:
     watched: dict[int, int] = {}
     me = os.getpid()
     pipe_open, released = True, False
+    with contextlib.suppress(OSError):
+        # Written at once: a run that dies with its guardian may have left containers.
+        _write(record, mark, owner, owner_start, watched)
     while True:
         if pipe_open:
             ready, _, _ = select.select([sys.stdin.buffer], [], [], SNAPSHOT_S)

@@ -14,6 +14,7 @@ import uuid
 from pathlib import Path
 
 import psutil
+import pytest
 
 from benchlab.services.guardian import RUN_VARIABLE, start_time
 from tests.run_cli import benchlab
@@ -213,3 +214,52 @@ def test_an_owner_that_execs_is_watched_until_the_new_program_ends(tmp_path: Pat
     finally:
         for proc in marked(marker):
             proc.kill()
+
+
+DOCKER_OWNER = textwrap.dedent(
+    """
+    import subprocess, sys, time
+    from pathlib import Path
+    from benchlab.services.guardian import guard, run_labels
+    mark = guard(Path(sys.argv[1]))
+    labels = [f"--label={k}={v}" for k, v in run_labels().items()]
+    subprocess.run(["docker", "run", "-d", "--network", "none", *labels, sys.argv[2],
+                    "sleep", "300"], check=True, capture_output=True)
+    print(mark, flush=True)
+    time.sleep(600)
+    """
+)
+
+
+@pytest.mark.docker
+def test_a_killed_owner_leaves_no_container(tmp_path: Path, base_image: str) -> None:
+    owner = subprocess.Popen(
+        [sys.executable, "-c", DOCKER_OWNER, str(tmp_path), base_image],
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    label = ""
+    try:
+        assert owner.stdout is not None
+        label = f"label=benchlab.run={owner.stdout.readline().strip()}"
+        assert _containers(label), "the container is running"
+        owner.kill()
+        owner.wait(10)
+        deadline = time.monotonic() + 20
+        while _containers(label) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert _containers(label) == []
+    finally:
+        if owner.poll() is None:
+            owner.kill()
+        if label:
+            for cid in _containers(label):
+                subprocess.run(["docker", "rm", "-f", cid], capture_output=True, check=False)
+
+
+def _containers(label: str) -> list[str]:
+    done = subprocess.run(
+        ["docker", "ps", "-aq", "--filter", label], capture_output=True, text=True, check=False
+    )
+    return done.stdout.split()
