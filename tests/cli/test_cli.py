@@ -13,7 +13,7 @@ from tests.run_cli import REPO, benchlab
 def test_check_ok_on_shipped_config() -> None:
     done = benchlab("check")
     assert done.returncode == 0, done.stderr
-    assert "ok" in done.stdout and "1 engine cells" in done.stdout
+    assert "ok" in done.stdout and "(1 model, 1 engine cell)" in done.stdout
 
 
 def test_check_reports_three_problems_and_exits_2(tmp_path: Path) -> None:
