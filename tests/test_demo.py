@@ -72,8 +72,14 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
         # llama-server's own counters (/metrics), read before and after the trial.
         assert output_tokens == run.data.metrics["server.output_tokens"]
         processed = sum(int((s.get_attribute("timings") or {}).get("prompt_n", 0)) for s in llm)
-        assert processed == run.data.metrics["server.prompt_tokens"]
+        assert processed == run.data.metrics["server.prompt_tokens_processed"]
         assert input_tokens == run.data.metrics["tokens.input"] >= processed
+        # The engine build that ran, and how busy the host was meanwhile.
+        params = run.data.params
+        assert params["engine.launcher"] == "native" and "engine.image" not in params
+        assert params["engine.build.cpu_variant"] and len(params["engine.build.sha"]) == 12
+        assert "CPU" in params["engine.build.backends"].split(",")
+        assert run.data.metrics["host.cpus"] >= 1 and "host.contended" in run.data.metrics
     finally:
         mlflow.set_tracking_uri(previous)
 
