@@ -116,22 +116,15 @@ def test_benchlab_killed_alone_leaves_nothing_running(sim_settings: Settings) ->
 
     import psutil
 
+    from tests.helpers_proc import marked
+
     marker = uuid.uuid4().hex
     argv = [sys.executable, "-m", "benchlab", "simulate", "--task", "guarded"]
     argv += ["--agent", "script-slow", "--repeats", "1", "--name", "killed-alone"]
     env = {**_cli_env(sim_settings), "BENCHLAB_TEST_MARKER": marker}
 
     def ours() -> list[psutil.Process]:
-        found = []
-        for proc in psutil.process_iter(["status"]):
-            if proc.info["status"] == psutil.STATUS_ZOMBIE:
-                continue
-            try:
-                if proc.environ().get("BENCHLAB_TEST_MARKER") == marker:
-                    found.append(proc)
-            except (psutil.AccessDenied, psutil.NoSuchProcess, psutil.ZombieProcess):
-                continue
-        return found
+        return marked(marker)
 
     first = subprocess.Popen(
         argv, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE

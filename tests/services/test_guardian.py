@@ -13,34 +13,27 @@ import time
 import uuid
 from pathlib import Path
 
-import psutil
 import pytest
 
 from benchlab.services.guardian import RUN_VARIABLE, start_time
+from tests.helpers_proc import marked, wait_unmarked
 from tests.run_cli import benchlab
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-def marked(marker: str) -> list[psutil.Process]:
-    """Live processes (not zombies) whose environment carries the test's marker."""
-    found = []
-    for proc in psutil.process_iter(["status"]):
-        if proc.info["status"] == psutil.STATUS_ZOMBIE or proc.pid == os.getpid():
-            continue
-        try:
-            if proc.environ().get("BENCHLAB_TEST_MARKER") == marker:
-                found.append(proc)
-        except (psutil.AccessDenied, psutil.NoSuchProcess, psutil.ZombieProcess):
-            continue
-    return found
-
-
-def wait_gone(marker: str, within_s: float) -> list[psutil.Process]:
-    deadline = time.monotonic() + within_s
-    while (left := marked(marker)) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    return left
+def start_owner(script: str, tmp_path: Path, marker: str) -> subprocess.Popen[str]:
+    """Run ``script`` (which guards itself and prints a line when ready) in its own
+    session, marked, and wait for its line."""
+    owner = subprocess.Popen(
+        [sys.executable, "-c", script, str(tmp_path)],
+        env={**os.environ, "BENCHLAB_TEST_MARKER": marker},
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    assert owner.stdout is not None and owner.stdout.readline().strip() == "ready"
+    return owner
 
 
 OWNER = textwrap.dedent(
@@ -64,21 +57,14 @@ OWNER = textwrap.dedent(
 
 def test_a_killed_owner_leaves_nothing_running(tmp_path: Path) -> None:
     marker = uuid.uuid4().hex
-    owner = subprocess.Popen(
-        [sys.executable, "-c", OWNER, str(tmp_path)],
-        env={**os.environ, "BENCHLAB_TEST_MARKER": marker},
-        stdout=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
+    owner = start_owner(OWNER, tmp_path, marker)
     try:
-        assert owner.stdout is not None and owner.stdout.readline().strip() == "ready"
         time.sleep(1.5)  # the guardian's list has seen the children
         names = sorted(p.name() for p in marked(marker))
         assert names.count("sleep") == 3 and "bash" in names, names
         owner.kill()  # the owner alone, not its group: its children are not signalled
         owner.wait(10)
-        left = wait_gone(marker, within_s=10)
+        left = wait_unmarked(marker, within_s=10)
         assert left == [], [(p.pid, p.cmdline()) for p in left]
         # The guardian removed its record: nothing is left for the next run to find.
         assert list((tmp_path / "run").glob("*.json")) == []
@@ -196,20 +182,13 @@ EXECS = textwrap.dedent(
 
 def test_an_owner_that_execs_is_watched_until_the_new_program_ends(tmp_path: Path) -> None:
     marker = uuid.uuid4().hex
-    owner = subprocess.Popen(
-        [sys.executable, "-c", EXECS, str(tmp_path)],
-        env={**os.environ, "BENCHLAB_TEST_MARKER": marker},
-        stdout=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
+    owner = start_owner(EXECS, tmp_path, marker)
     try:
-        assert owner.stdout is not None and owner.stdout.readline().strip() == "ready"
         time.sleep(1.5)
         assert owner.poll() is None, "the guardian must not stop the program its owner became"
         assert [p.name() for p in marked(marker) if p.pid != owner.pid].count("sleep") == 1
         assert owner.wait(20) == 0  # the new program ran to its end
-        left = wait_gone(marker, within_s=10)
+        left = wait_unmarked(marker, within_s=10)
         assert left == [], [(p.pid, p.cmdline()) for p in left]
     finally:
         for proc in marked(marker):
