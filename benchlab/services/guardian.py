@@ -355,7 +355,9 @@ def guard(state_dir: Path, report: Callable[[str], None] | None = None) -> str:
     if _guardian is not None and _guarded_pid == os.getpid() and _guardian.poll() is None:
         return run_mark()
     run_dir = state_dir / "run"
-    run_dir.mkdir(parents=True, exist_ok=True)
+    # Without it (a read-only data dir) there is no record; the guardian still watches.
+    with contextlib.suppress(OSError):
+        run_dir.mkdir(parents=True, exist_ok=True)
     reap_dead_runs(run_dir, report or (lambda line: print(f"benchlab: {line}", file=sys.stderr)))
     # A mark of its own, also when started by another benchlab: when this one dies, what
     # it started goes, and its parent's other work stays.
