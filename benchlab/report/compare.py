@@ -110,6 +110,8 @@ def compare(
     if not 0 < alpha < 1:
         raise UsageError(f"alpha must be between 0 and 1, got {alpha}")
     columns = ["passed", *judge_columns(trials)]
+    # Only task outcomes pair: a trial the machine failed to run says nothing of a or b.
+    trials = trials[trials["status"] != "error"]
     left = trials.loc[trials["config"] == a, PAIR_KEYS + columns]
     right = trials.loc[trials["config"] == b, PAIR_KEYS + columns]
     paired = left.merge(right, on=PAIR_KEYS, suffixes=(".a", ".b"))

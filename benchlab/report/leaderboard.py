@@ -1,6 +1,8 @@
 """The leaderboard: one row per configuration, overall, per archetype and per task.
 
-Every row has the trial count, passes, the pass rate with its Wilson interval,
+Every row has the trial count (task outcomes: passed, failed, limit, timeout), the
+infrastructure errors apart (never in a rate, a median or a cost), passes, the pass rate
+with its Wilson interval,
 unbiased pass@k and pass^k for k up to the fewest repeats of a task, each judge's mean
 score with a bootstrap interval, medians of the speed, size and effort metrics (under
 the metric's own name), and cost.
@@ -53,11 +55,24 @@ def _pass_k(group: pd.DataFrame) -> dict[str, float]:
     return row
 
 
+ERROR_STATUS = "error"
+"""A trial the machine failed to run (engine, agent install, sandbox, checks that could
+not start): an infrastructure error, not an attempt of the model at the task."""
+
+
 def _summary(group: pd.DataFrame, judges: list[str], level: float, seed: int) -> dict[str, Any]:
+    # Errors are counted apart; everything else (n, pass rates, pass@k, judges, speed,
+    # cost) is over task outcomes only: a machine that failed is not a model that did.
+    errors = int((group["status"] == ERROR_STATUS).sum())
+    group = group[group["status"] != ERROR_STATUS]
+    if group.empty:
+        return {"n": 0, "errors": errors, "tasks": 0, "passes": 0, "pass_rate": math.nan,
+                "pass_rate.lo": math.nan, "pass_rate.hi": math.nan}  # fmt: skip
     n, passes = len(group), int(group["passed"].sum())
     low, high = wilson_interval(passes, n, level)
     row: dict[str, Any] = {
         "n": n,
+        "errors": errors,
         "tasks": group["task"].nunique(),
         "passes": passes,
         "pass_rate": passes / n,

@@ -96,14 +96,20 @@ def _pass_at(kind: str, k: int) -> Callable[[Row], str]:
 
 
 def notes(board: pd.DataFrame) -> list[str]:
-    """Footnotes the shown marks need."""
+    """Footnotes the shown marks and columns need."""
+    found = []
+    if "errors" in board and (board["errors"].fillna(0) > 0).any():
+        found.append(
+            "errors: trials the machine failed to run (engine, agent install, sandbox, "
+            "checks that could not start); not in n, pass rates, speed or cost: rerun them"
+        )
     if "speed.contended" in board and (board["speed.contended"].fillna(0) > 0).any():
-        return [
+        found.append(
             f"{CONTENDED_MARK} speed measured under contention in some trials (another "
             "llama-server running, or load above 1.5 per CPU): not this configuration's "
             "speed alone; see host.contended on the trial runs"
-        ]
-    return []
+        )
+    return found
 
 
 def _totals(row: Row) -> str:
@@ -124,6 +130,7 @@ def columns(board: pd.DataFrame, k: int, judges: list[str]) -> list[Column]:
     candidates = [
         Column("configuration", "config", lambda row: str(row["config"]), numeric=False),
         Column("n", "n", _plain("n")),
+        Column("errors", "errors", _plain("errors")),
         Column("pass rate [95% CI]", "pass_rate", interval("pass_rate", percent)),
     ]
     if k > 1:
@@ -147,7 +154,9 @@ def columns(board: pd.DataFrame, k: int, judges: list[str]) -> list[Column]:
         Column("$/trial", "cost.per_trial_usd", _plain("cost.per_trial_usd", money)),
         Column("$/pass", "cost.per_pass_usd", _plain("cost.per_pass_usd", money)),
     ]
-    return [c for c in candidates if c.source in board and board[c.source].notna().any()]
+    shown = [c for c in candidates if c.source in board and board[c.source].notna().any()]
+    # The errors column only where there are errors: a clean sweep has none to show.
+    return [c for c in shown if c.source != "errors" or (board["errors"].fillna(0) > 0).any()]
 
 
 def text_rows(board: pd.DataFrame, shown: list[Column]) -> list[list[str]]:

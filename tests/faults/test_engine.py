@@ -153,3 +153,13 @@ def test_engines_that_fail_to_start(failing_starts: Settings, prefect_harness: N
     (flag,) = reasons["flags", "--no-such-flag"]
     assert flag.endswith("before it was ready: invalid argument: --no-such-flag"), flag
     assert not llama_servers(settings.state_dir)
+
+    # The leaderboard counts the errors apart: not attempts of the model at the task.
+    from benchlab.report.collect import search_trials
+    from benchlab.report.leaderboard import leaderboard, overall
+    from benchlab.tracking import setup_tracking
+
+    setup_tracking(settings)
+    board = overall(leaderboard(search_trials(settings.mlflow_experiment, summary.sweep_id)))
+    counts = {row.config: (row.n, row.errors, row.passes) for row in board.itertuples()}
+    assert sorted(counts.values()) == [(0, 2, 0), (0, 2, 0), (2, 0, 2)], counts

@@ -186,7 +186,7 @@ def test_speed_under_contention_is_marked_and_token_totals_are_given(board: pd.D
     }
     assert rows[Q4B]["tg tok/s"].endswith("*") and not rows[Q4A]["tg tok/s"].endswith("*")
     assert rows[Q8]["total tokens in/out"] == f"{1000 * n}/{200 * n}"
-    assert notes(top) and "contention" in notes(top)[0]
+    assert any("contention" in note for note in notes(top))
 
 
 def test_pass_at_k_of_a_row_with_fewer_repeats_shows_its_own_k() -> None:
@@ -206,3 +206,63 @@ def test_pass_at_k_of_a_row_with_fewer_repeats_shows_its_own_k() -> None:
     headers = [c.header for c in shown]
     assert a[headers.index("pass@4")] == "90%"
     assert b[headers.index("pass@4")] == "100% (k=1)" and b[headers.index("pass^4")] == "100% (k=1)"
+
+
+def _table(rows: list[tuple[str, str, int, str]]) -> pd.DataFrame:
+    """A trial table from (cell, task, repeat, status) rows, as MLflow would give it."""
+    from benchlab.report.collect import trial_table
+
+    runs = pd.DataFrame(
+        [
+            {
+                "run_id": f"r{n}",
+                "start_time": pd.Timestamp("2026-12-01", tz="UTC") + pd.Timedelta(minutes=n),
+                "tags.kind": "trial", "tags.trial_id": f"t{n}", "tags.model": "qwen",
+                "tags.quant": "Q4_K_M", "tags.cell": cell, "tags.harness": "pi",
+                "tags.task": task, "tags.status": status, "tags.repeat": str(repeat),
+                "metrics.trial.wall_s": 0.5 if status == "error" else 100.0,
+                "metrics.turns": 0.0 if status == "error" else 6.0,
+            }
+            for n, (cell, task, repeat, status) in enumerate(rows)
+        ]
+    )  # fmt: skip
+    return trial_table(runs)
+
+
+def test_errors_are_not_attempts() -> None:
+    """An engine that never started (two errors) beside one real, failed trial: n is 1,
+    the pass rate and the medians are the failed trial's, the errors column says 2."""
+    from benchlab.report.table import columns, notes, text_rows
+
+    trials = _table(
+        [("c1", "sample", 0, "error"), ("c1", "sample", 1, "error"), ("c1", "sample", 2, "failed"),
+         ("c2", "sample", 0, "error")]
+    )  # fmt: skip
+    top = overall(leaderboard(trials))
+    one = top[top["config"] == "qwen:Q4_K_M@c1+pi"].iloc[0]
+    assert (one["n"], one["errors"], one["passes"], one["pass_rate"]) == (1, 2, 0, 0.0)
+    assert one["trial.wall_s"] == 100.0 and one["turns"] == 6.0  # not pooled with errors
+    assert one["repeats"] == 1 and one["pass@1"] == 0.0
+    only_errors = top[top["config"] == "qwen:Q4_K_M@c2+pi"].iloc[0]
+    assert (only_errors["n"], only_errors["errors"]) == (0, 1)
+    assert math.isnan(only_errors["pass_rate"])
+    shown = columns(top, 1, [])
+    headers = [c.header for c in shown]
+    assert "errors" in headers
+    rows = {r[0]: dict(zip(headers, r, strict=True)) for r in text_rows(top, shown)}
+    assert rows["qwen:Q4_K_M@c1+pi"]["errors"] == "2" and rows["qwen:Q4_K_M@c1+pi"]["n"] == "1"
+    assert any(note.startswith("errors:") for note in notes(top))
+    # A clean sweep shows no errors column.
+    clean = overall(leaderboard(_table([("c1", "sample", 0, "passed")])))
+    assert "errors" not in [c.header for c in columns(clean, 1, [])]
+
+
+def test_compare_pairs_task_outcomes_only() -> None:
+    from benchlab.report.compare import compare
+
+    trials = _table(
+        [("c1", "sample", 0, "passed"), ("c1", "sample", 1, "error"),
+         ("c2", "sample", 0, "failed"), ("c2", "sample", 1, "passed")]
+    )  # fmt: skip
+    result = compare(trials, "qwen:Q4_K_M@c1+pi", "qwen:Q4_K_M@c2+pi")
+    assert result.pairs == 1 and (result.a_passes, result.b_passes) == (1, 0)

@@ -73,7 +73,8 @@ SPECS = (
         api=True,
     ),
 )
-FAILURES = (TrialStatus.failed, TrialStatus.timeout, TrialStatus.error)
+FAILURES = (TrialStatus.failed, TrialStatus.timeout, TrialStatus.limit)
+"""Task outcomes that are not passes; errors (the machine failed) are tested apart."""
 TOKENS_IN, TOKENS_OUT = 1000, 200
 
 
