@@ -9,6 +9,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from benchlab.metrics import metrics_for
 from benchlab.results import TrialResult
 from benchlab.settings import Settings
 from benchlab.tracing import LoggedTrial
@@ -78,12 +79,26 @@ def print_summary(
         "checks", ", ".join(f"{c.name}: {'pass' if c.passed else 'fail'}" for c in result.checks)
     )
     table.add_row("wall time", f"{result.wall_s:.1f}s")
+    # Two speeds, each named for what it is: the trial's own, and the probe's (a short
+    # fixed prompt on an idle engine, before the trial); a reader must not take one for
+    # the other.
+    own = metrics_for(result)
+    if "speed.tg_tps" in own or "ttft.p50_s" in own:
+        parts = []
+        if "speed.pp_tps" in own:
+            parts.append(f"prompt {own['speed.pp_tps']:.0f} tok/s")
+        if "speed.tg_tps" in own:
+            parts.append(f"generation {own['speed.tg_tps']:.1f} tok/s")
+        if "ttft.p50_s" in own:
+            parts.append(f"first token {own['ttft.p50_s'] * 1000:.0f} ms (median)")
+        table.add_row("trial speed", ", ".join(parts) + " (this trial's calls)")
     probe = result.engine.probe if result.engine else {}
     if probe:
         table.add_row(
-            "engine speed",
+            "probe speed",
             f"prompt {probe['probe.pp_tps']:.0f} tok/s, generation {probe['probe.tg_tps']:.1f} "
-            f"tok/s, first token {probe['probe.ttft_s'] * 1000:.0f} ms (speed probe)",
+            f"tok/s, first token {probe['probe.ttft_s'] * 1000:.0f} ms (speed probe before "
+            "the trial)",
         )
     table.add_row("MLflow run", f"{logged.run_id} (experiment {logged.experiment_id})")
     table.add_row("MLflow trace", logged.trace_id)
