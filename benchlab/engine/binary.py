@@ -9,8 +9,9 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from benchlab.engine.crash import exit_signal, explain_exit
+from benchlab.engine.crash import LOG_LINES, exit_signal, explain_exit
 from benchlab.errors import EngineError, MissingToolError
+from benchlab.services.process import last_lines
 
 BINARY_NAME = "llama-server"
 
@@ -87,7 +88,7 @@ def version_text(binary: Path, timeout_s: float = 30.0) -> str:
                 f"{binary} --version",
                 done.returncode,
                 "at once",
-                [line for line in (done.stderr or "").splitlines() if line.strip()][-12:],
+                last_lines(done.stderr or "", LOG_LINES),
             )
         )
     # llama.cpp prints the version on stderr; accept either stream.

@@ -24,7 +24,15 @@ from benchlab.engine.binary import version_text
 from benchlab.errors import EngineError
 from benchlab.results import EngineBuild
 
-__all__ = ["EngineBuild", "parse_system_info", "parse_version", "read_build"]
+__all__ = [
+    "EngineBuild",
+    "describe_build",
+    "fingerprint",
+    "parse_devices",
+    "parse_system_info",
+    "parse_version",
+    "read_build",
+]
 
 _VERSION = re.compile(r"^version:\s*(?P<version>\S+)\s*\((?P<inner>[^)]*)\)")
 _BUILD_COMMIT = re.compile(r"^build (?P<number>\d+), commit (?P<commit>\S+)$")

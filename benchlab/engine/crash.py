@@ -16,6 +16,9 @@ SIGILL_REMEDY = (
 )
 """What to do when the engine dies of an illegal instruction."""
 
+LOG_LINES = 12
+"""Log lines an engine error carries: enough for llama.cpp's last stage and its error."""
+
 _REMEDIES = {
     signal.SIGILL: SIGILL_REMEDY,
     signal.SIGKILL: "killed from outside, often by the kernel's out-of-memory killer: "

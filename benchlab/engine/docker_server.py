@@ -26,13 +26,13 @@ from docker.types import Mount
 
 from benchlab.config.models import EngineConfig
 from benchlab.engine.argv import build_argv
-from benchlab.engine.crash import explain_exit
+from benchlab.engine.crash import LOG_LINES, explain_exit
 from benchlab.engine.docker_resources import ContainerMemorySampler, device_options
 from benchlab.engine.launcher import ServerStats, fetch_props
 from benchlab.engine.vram import PeakVramSampler
 from benchlab.errors import EngineError
 from benchlab.services.guardian import run_labels
-from benchlab.services.process import free_port, http_ok
+from benchlab.services.process import free_port, http_ok, last_lines
 
 log = logging.getLogger(__name__)
 
@@ -220,15 +220,16 @@ class DockerLlamaServer:
         """Whether the container is still running."""
         return bool(self._state().get("Running"))
 
-    def log_lines(self, lines: int = 12) -> list[str]:
+    def log_lines(self, lines: int = LOG_LINES) -> list[str]:
         """The container's last non-empty output lines, for error messages."""
         if self._container is None:
             return []
         try:
+            # More than asked for: the last lines of a dying server are often blank.
             text = bytes(self._container.logs(tail=lines * 4)).decode(errors="replace")
         except DOCKER_ERRORS:
             return []
-        return [line.rstrip() for line in text.splitlines() if line.strip()][-lines:]
+        return last_lines(text, lines)
 
     def log_tail(self, lines: int = 20) -> str:
         """The container's last non-empty output lines as one text."""

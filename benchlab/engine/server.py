@@ -11,16 +11,13 @@ from typing import Any
 from benchlab.config.models import EngineConfig
 from benchlab.engine.argv import build_argv
 from benchlab.engine.build import describe_build
-from benchlab.engine.crash import explain_exit
+from benchlab.engine.crash import LOG_LINES, explain_exit
 from benchlab.engine.launcher import ServerStats, fetch_props
 from benchlab.engine.memory import PeakRssSampler
 from benchlab.engine.vram import PeakVramSampler
 from benchlab.errors import EngineError, ServiceError
 from benchlab.results import EngineBuild
 from benchlab.services.process import ManagedProcess, free_port, http_ok, wait_until
-
-LOG_LINES = 12
-"""Log lines an engine error carries: enough for llama.cpp's last stage and its error."""
 
 
 class LlamaServer:

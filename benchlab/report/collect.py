@@ -8,6 +8,7 @@ import pandas as pd
 
 from benchlab.errors import unknown_name
 from benchlab.report.configs import CONFIG_KEYS, config_label
+from benchlab.results import TrialStatus
 
 BUILD_PARAM = "engine.build.sha"
 """The run param that tells engine builds apart (see ``tracing.params_for``)."""
@@ -121,6 +122,17 @@ def _cell_per_build(cells: pd.Series, builds: pd.Series) -> pd.Series:
     mixed = builds.groupby(cells).transform(lambda b: b[b != ""].nunique() > 1).astype(bool)
     split = cells + "/" + builds
     return cells.where(~mixed | (builds == ""), split)
+
+
+ERROR_STATUS = TrialStatus.error.value
+"""A trial the machine failed to run (engine, agent install, sandbox, checks that could
+not start): an infrastructure error, not an attempt of the model at the task."""
+
+
+def task_outcomes(trials: pd.DataFrame) -> pd.DataFrame:
+    """The trials that are attempts at the task (passed, failed, limit, timeout): what
+    every rate, pairing, median and cost is computed over; errors are counted apart."""
+    return trials[trials["status"] != ERROR_STATUS]
 
 
 def _empty_table() -> pd.DataFrame:

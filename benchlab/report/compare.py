@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from benchlab.errors import UsageError
-from benchlab.report.collect import judge_columns
+from benchlab.report.collect import judge_columns, task_outcomes
 from benchlab.report.stats import (
     bootstrap_mean_interval,
     cohens_h,
@@ -111,7 +111,7 @@ def compare(
         raise UsageError(f"alpha must be between 0 and 1, got {alpha}")
     columns = ["passed", *judge_columns(trials)]
     # Only task outcomes pair: a trial the machine failed to run says nothing of a or b.
-    trials = trials[trials["status"] != "error"]
+    trials = task_outcomes(trials)
     left = trials.loc[trials["config"] == a, PAIR_KEYS + columns]
     right = trials.loc[trials["config"] == b, PAIR_KEYS + columns]
     paired = left.merge(right, on=PAIR_KEYS, suffixes=(".a", ".b"))

@@ -35,7 +35,8 @@ def render_markdown(data: ReportData) -> str:
     lines += [
         "| " + " | ".join(_escape_cell(t) for t in row) + " |" for row in text_rows(top, shown)
     ]
-    lines += ["", *notes(top)] if notes(top) else []
+    if footnotes := notes(top):
+        lines += ["", *footnotes]
     if not data.quants.empty:
         lines += [
             "",
@@ -105,6 +106,6 @@ def rich_table(data: ReportData) -> Table:
         )
     for row in text_rows(data.overall, shown):
         table.add_row(*row)
-    if notes(data.overall):
-        table.caption = "\n".join(notes(data.overall))
+    if footnotes := notes(data.overall):
+        table.caption = "\n".join(footnotes)
     return table

@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from benchlab.report.collect import judge_columns
+from benchlab.report.collect import judge_columns, task_outcomes
 from benchlab.report.configs import CONFIG_KEYS
 from benchlab.report.cost import Prices, trial_costs
 from benchlab.report.stats import bootstrap_mean_interval, pass_at_k, pass_hat_k, wilson_interval
@@ -55,16 +55,12 @@ def _pass_k(group: pd.DataFrame) -> dict[str, float]:
     return row
 
 
-ERROR_STATUS = "error"
-"""A trial the machine failed to run (engine, agent install, sandbox, checks that could
-not start): an infrastructure error, not an attempt of the model at the task."""
-
-
 def _summary(group: pd.DataFrame, judges: list[str], level: float, seed: int) -> dict[str, Any]:
     # Errors are counted apart; everything else (n, pass rates, pass@k, judges, speed,
     # cost) is over task outcomes only: a machine that failed is not a model that did.
-    errors = int((group["status"] == ERROR_STATUS).sum())
-    group = group[group["status"] != ERROR_STATUS]
+    outcomes = task_outcomes(group)
+    errors = len(group) - len(outcomes)
+    group = outcomes
     if group.empty:
         return {"n": 0, "errors": errors, "tasks": 0, "passes": 0, "pass_rate": math.nan,
                 "pass_rate.lo": math.nan, "pass_rate.hi": math.nan}  # fmt: skip

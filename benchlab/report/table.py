@@ -9,6 +9,8 @@ from typing import TypeAlias
 
 import pandas as pd
 
+from benchlab.results import CONTENDED_LOAD_PER_CPU
+
 Row: TypeAlias = pd.Series
 
 DASH = "\u2013"
@@ -87,7 +89,8 @@ def _pass_at(kind: str, k: int) -> Callable[[Row], str]:
     k, named, rather than nothing."""
 
     def render(row: Row) -> str:
-        own = int(row.get("repeats", k)) if not math.isnan(float(row.get("repeats", k))) else k
+        repeats = float(row.get("repeats", k))
+        own = k if math.isnan(repeats) else int(repeats)
         if own >= k:
             return percent(float(row[f"{kind}{k}"]))
         return f"{percent(float(row[f'{kind}{own}']))} (k={own})" if own >= 1 else DASH
@@ -106,8 +109,8 @@ def notes(board: pd.DataFrame) -> list[str]:
     if "speed.contended" in board and (board["speed.contended"].fillna(0) > 0).any():
         found.append(
             f"{CONTENDED_MARK} speed measured under contention in some trials (another "
-            "llama-server running, or load above 1.5 per CPU): not this configuration's "
-            "speed alone; see host.contended on the trial runs"
+            f"llama-server running, or load above {CONTENDED_LOAD_PER_CPU:g} per CPU): not "
+            "this configuration's speed alone; see host.contended on the trial runs"
         )
     return found
 

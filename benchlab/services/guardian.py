@@ -62,44 +62,57 @@ def run_labels() -> dict[str, str]:
     return {CONTAINER_LABEL: mark} if mark else {}
 
 
-def start_time(pid: int) -> int | None:
-    """A process's start time in clock ticks since boot (``/proc/PID/stat`` field 22)."""
+def _stat(pid: int) -> list[bytes] | None:
+    """The fields of ``/proc/PID/stat`` from the state (field 3) on; None if it is gone.
+
+    The command name (field 2) may hold spaces and parentheses; the fields follow the
+    last ")".
+    """
     try:
         stat = Path(f"/proc/{pid}/stat").read_bytes()
     except OSError:
         return None
-    # The command name (field 2) may hold spaces and parentheses; fields follow the last ")".
     fields = stat[stat.rfind(b")") + 2 :].split()
+    return fields if len(fields) > 19 else None
+
+
+def _started(fields: list[bytes]) -> int | None:
     try:
-        return int(fields[19])
-    except (IndexError, ValueError):
+        return int(fields[19])  # field 22: start time in clock ticks since boot
+    except ValueError:
         return None
 
 
-def _parents() -> dict[int, int]:
-    found: dict[int, int] = {}
+def start_time(pid: int) -> int | None:
+    """A process's start time in clock ticks since boot (``/proc/PID/stat`` field 22)."""
+    fields = _stat(pid)
+    return _started(fields) if fields is not None else None
+
+
+def alive(pid: int, started: int | None) -> bool:
+    """Whether ``pid`` is the process that started at ``started`` and has not died (a
+    zombie waiting for its parent to reap it has died)."""
+    fields = _stat(pid)
+    return fields is not None and fields[0] not in (b"Z", b"X") and _started(fields) == started
+
+
+def descendants(*roots: int) -> dict[int, int]:
+    """Every live descendant of the ``roots``, as pid -> start time, from one look at
+    ``/proc``."""
+    children: dict[int, list[tuple[int, int]]] = {}
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
-        try:
-            stat = Path(f"/proc/{entry.name}/stat").read_bytes()
-            found[int(entry.name)] = int(stat[stat.rfind(b")") + 2 :].split()[1])
-        except (OSError, ValueError, IndexError):
-            continue
-    return found
-
-
-def descendants(root: int) -> dict[int, int]:
-    """Every live descendant of ``root``, as pid -> start time."""
-    children: dict[int, list[int]] = {}
-    for pid, parent in _parents().items():
-        children.setdefault(parent, []).append(pid)
+        fields = _stat(int(entry.name))
+        started = _started(fields) if fields is not None else None
+        if fields is not None and started is not None:
+            with contextlib.suppress(ValueError):
+                children.setdefault(int(fields[1]), []).append((int(entry.name), started))
     found: dict[int, int] = {}
-    todo = list(children.get(root, []))
+    todo = [child for root in roots for child in children.get(root, [])]
     while todo:
-        pid = todo.pop()
-        started = start_time(pid)
-        if started is not None and pid not in found:
+        pid, started = todo.pop()
+        if pid not in found:
             found[pid] = started
             todo.extend(children.get(pid, []))
     return found
@@ -135,16 +148,16 @@ def stop_processes(processes: dict[int, int], grace_s: float = GRACE_S) -> list[
     Returns:
         ``name (pid N)`` of each process that was stopped.
     """
-    alive = {pid: st for pid, st in processes.items() if start_time(pid) == st}
-    stopped = [f"{_name(pid)} (pid {pid})" for pid in sorted(alive)]
-    for pid in alive:
+    living = {pid: st for pid, st in processes.items() if alive(pid, st)}
+    stopped = [f"{_name(pid)} (pid {pid})" for pid in sorted(living)]
+    for pid in living:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + grace_s
-    while time.monotonic() < deadline and any(start_time(p) == s for p, s in alive.items()):
+    while time.monotonic() < deadline and any(alive(p, s) for p, s in living.items()):
         time.sleep(0.05)
-    for pid, started in alive.items():
-        if start_time(pid) == started:
+    for pid, started in living.items():
+        if alive(pid, started):
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signal.SIGKILL)
     return stopped
@@ -191,17 +204,6 @@ RELEASE = b"exit\n"
 """What benchlab writes to its guardian when it exits normally: sweep now, then end."""
 
 
-def alive(pid: int, started: int | None) -> bool:
-    """Whether ``pid`` is the process that started at ``started`` and has not died (a
-    zombie waiting for its parent to reap it has died)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_bytes()
-    except OSError:
-        return False
-    state = stat[stat.rfind(b")") + 2 : stat.rfind(b")") + 3]
-    return state not in (b"Z", b"X") and start_time(pid) == started
-
-
 def _watch(owner: int, mark: str, record: Path) -> None:
     """The guardian's loop: watch ``owner`` until it exits or dies, then clean up.
 
@@ -235,8 +237,7 @@ def _watch(owner: int, mark: str, record: Path) -> None:
             with contextlib.suppress(OSError):
                 _write(record, mark, owner, owner_start, watched)
     # Children of the watched ones started since the last look are still linked to them.
-    for pid in list(watched):
-        watched |= descendants(pid)
+    watched |= descendants(*watched)
     watched |= _marked(mark)
     watched.pop(me, None)
     watched.pop(owner, None)  # exiting on its own (released), or already dead

@@ -24,6 +24,12 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
+def last_lines(text: str, count: int) -> list[str]:
+    """The last ``count`` non-empty lines of ``text``, for error messages: a process that
+    dies often ends its output with blank lines, and those say nothing."""
+    return [line.rstrip() for line in text.splitlines() if line.strip()][-count:]
+
+
 class ManagedProcess:
     """A process started in a new session so that its whole group can be stopped.
 
@@ -83,10 +89,7 @@ class ManagedProcess:
         return None if self.proc is None else self.proc.poll()
 
     def log_lines(self, lines: int = 20) -> list[str]:
-        """The last non-empty lines of the log, for error messages.
-
-        A server that dies often ends its log with blank lines; those say nothing.
-        """
+        """The last non-empty lines of the log (see :func:`last_lines`)."""
         try:
             with self.log_path.open("rb") as handle:
                 # Only the end matters; a long-running server's log can be large.
@@ -95,7 +98,7 @@ class ManagedProcess:
                 text = handle.read().decode(errors="replace")
         except OSError:
             return []
-        return [line.rstrip() for line in text.splitlines() if line.strip()][-lines:]
+        return last_lines(text, lines)
 
     def log_tail(self, lines: int = 20) -> str:
         """The last non-empty lines of the log as one text, for error messages."""
